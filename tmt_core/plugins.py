@@ -188,12 +188,12 @@ def ensure_loaded() -> None:
     _state.loaded = True
     pm = plugin_manager()
     env = os.environ.get("TMT_LOAD_PLUGINS")
-    seen: set[str] = set()
+    seen: set[tuple[str | None, str]] = set()
     for entry in metadata.entry_points(group=PROJECT):
         dist = entry.dist.name if entry.dist is not None else None
-        if entry.name in seen:  # the same distribution visible twice on sys.path
+        if (dist, entry.name) in seen:  # the same distribution visible twice on sys.path
             continue
-        seen.add(entry.name)
+        seen.add((dist, entry.name))
         default = dist is not None and _canonical(dist) == DISTRIBUTION
         if not default and not _selected(env, entry.name, dist):
             continue

@@ -1,0 +1,5 @@
+import sys
+
+from tmt.cli import main
+
+sys.exit(main())
