@@ -1,0 +1,75 @@
+"""tmt worker of bench/train.py, through the seed's public API. Usage: train_tmt.py w1|w2"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import workloads as W
+from tmt_core import Tensor, no_grad
+from tmt_nn import Conv2D, Flatten, Linear, MaxPool2D, Network, cross_entropy
+from tmt_optim import SGD, Adam
+
+
+def train_epoch(model, optimizer, x, y, batches):
+    start = time.perf_counter()
+    for idx in batches:
+        loss = cross_entropy(model(Tensor(x[idx])), Tensor(y[idx]))
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    return time.perf_counter() - start, float(loss.data)
+
+
+def accuracy(model, x, y):
+    with no_grad():
+        hits = sum(int((model(Tensor(x[i:i + 1000])).data.argmax(1) == y[i:i + 1000]).sum())
+                   for i in range(0, len(x), 1000))
+    return hits / len(x)
+
+
+def w1():
+    np.random.seed(0)
+    x, y, xt, yt = W.fashion_mnist()
+    x, xt = x.reshape(-1, 784), xt.reshape(-1, 784)
+    model = Network([Linear(784, 128, activation="relu"), Linear(128, 64, activation="relu"),
+                     Linear(64, 10)])
+    optimizer = SGD(model.parameters(), lr=W.W1["lr"])
+    times = []
+    for epoch in range(W.W1["epochs"]):
+        seconds, loss = train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), epoch))
+        times.append(seconds)
+    W.emit(peer="tmt", workload=W.W1["name"], epoch_s=round(statistics.median(times[1:]), 3),
+           test_acc=round(accuracy(model, xt, yt), 4), final_loss=round(loss, 4),
+           epoch_times=[round(t, 3) for t in times])
+
+
+def w2():
+    np.random.seed(0)
+    x, y, xt, yt = W.fashion_mnist()
+    x, xt = x.reshape(-1, 1, 28, 28), xt.reshape(-1, 1, 28, 28)
+    model = Network([
+        Conv2D(in_channels=1, out_channels=16, kernel_size=3, stride=1, padding=1, activation="relu"),
+        MaxPool2D(pool_size=2, stride=2),
+        Conv2D(in_channels=16, out_channels=32, kernel_size=3, stride=1, padding=1, activation="relu"),
+        MaxPool2D(pool_size=2, stride=2),
+        Flatten(),
+        Linear(32 * 7 * 7, 128, activation="relu"),
+        Linear(128, 10),
+    ])
+    optimizer = Adam(model.parameters(), lr=W.W2["lr"])
+    train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), 1000)[:W.W2["warmup_batches"]])
+    times = []
+    for epoch in range(W.W2["epochs"]):
+        seconds, loss = train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), epoch))
+        times.append(seconds)
+    W.emit(peer="tmt", workload=W.W2["name"], epoch_s=round(statistics.mean(times), 3),
+           test_acc=round(accuracy(model, xt, yt), 4), final_loss=round(loss, 4),
+           epoch_times=[round(t, 3) for t in times])
+
+
+if __name__ == "__main__":
+    {"w1": w1, "w2": w2}[sys.argv[1]]()

@@ -1,0 +1,58 @@
+"""The training workloads of bench/train.py, shared by the tmt and PyTorch workers: data,
+shuffle order, hyper-parameters. Each worker runs in its own process and prints one JSON line."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import resource
+import struct
+import sys
+
+import numpy as np
+
+DATA_DIR = os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
+BATCH = 128
+W1 = dict(name="W1_mlp", lr=0.1, epochs=5)  # SGD; epoch_s = median of epochs 2..5
+W2 = dict(name="W2_cnn", lr=1e-3, epochs=2, warmup_batches=20)  # Adam; mean of 2 epochs
+
+
+def read_idx_gz(path: str) -> np.ndarray:
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    magic = struct.unpack(">I", raw[:4])[0]
+    if magic == 2051:
+        n, rows, cols = struct.unpack(">III", raw[4:16])
+        return np.frombuffer(raw, np.uint8, offset=16).reshape(n, rows, cols)
+    if magic == 2049:
+        return np.frombuffer(raw, np.uint8, offset=8)
+    raise ValueError(f"{path}: bad IDX magic {magic}")
+
+
+def fashion_mnist() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """x float32 in [0, 1] of shape (N, 28, 28); y int64."""
+    def part(name: str) -> np.ndarray:
+        return read_idx_gz(os.path.join(DATA_DIR, name))
+
+    x_train = part("train-images-idx3-ubyte.gz").astype(np.float32) / np.float32(255)
+    x_test = part("t10k-images-idx3-ubyte.gz").astype(np.float32) / np.float32(255)
+    y_train = part("train-labels-idx1-ubyte.gz").astype(np.int64)
+    y_test = part("t10k-labels-idx1-ubyte.gz").astype(np.int64)
+    return x_train, y_train, x_test, y_test
+
+
+def epoch_batches(n: int, epoch: int, batch: int = BATCH, seed: int = 0) -> list[np.ndarray]:
+    """The same shuffled index batches for every framework: epoch e uses seed + e."""
+    perm = np.random.default_rng(seed + epoch).permutation(n)
+    return [perm[i:i + batch] for i in range(0, n, batch)]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def emit(**fields: object) -> None:
+    fields["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    print(json.dumps(fields), flush=True)
+    sys.stdout.flush()

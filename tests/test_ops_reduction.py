@@ -1,0 +1,166 @@
+"""The reduction op family (sum, mean, max): forward values, gradients, ties, dtypes, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tmt_core as tc
+from tmt_core.errors import OpError
+
+REDUCTIONS = ("sum", "mean", "max")
+
+
+def finite_difference_vjp(op, arrays, attrs, g, eps=1e-6):
+    """d<g, op(*arrays)>/d(array) for every array, by central differences in float64."""
+
+    def objective(xs):
+        return float(np.sum(g * op.forward(*xs, **attrs)[0]))
+
+    arrays = [np.array(a, dtype=np.float64) for a in arrays]  # 0-d samples may be np.float64
+    grads = []
+    for i, array in enumerate(arrays):
+        grad = np.zeros_like(array)
+        for idx in np.ndindex(array.shape):
+            shifted = [np.array(a) for a in arrays]
+            shifted[i][idx] = array[idx] + eps
+            up = objective(shifted)
+            shifted[i][idx] = array[idx] - eps
+            grad[idx] = (up - objective(shifted)) / (2 * eps)
+        grads.append(grad)
+    return grads
+
+
+def tmt_vjp(op, arrays, attrs, g):
+    """The same gradients through tmt: tensors, dispatch, the engine and the op's vjp."""
+    inputs = [tc.Tensor(a, requires_grad=True, dtype=np.float64) for a in arrays]
+    op(*inputs, **attrs).backward(g)
+    return [t.grad for t in inputs]
+
+
+def samples_of(names):
+    return [
+        pytest.param(op, sample, id=f"{name}-{sample.describe()}")
+        for name in names
+        for op in [tc.ops[name]]
+        for sample in op.sample_list(np.random.default_rng(0))
+    ]
+
+
+# ---------------------------------------------------------------------------- every sample
+
+
+@pytest.mark.parametrize("op, sample", samples_of(REDUCTIONS))
+def test_forward_matches_numpy(op, sample):
+    out = op(*[tc.Tensor(a, dtype=np.float64) for a in sample.args], **sample.attrs)
+    np.testing.assert_allclose(out.data, op.reference(*sample.args, **sample.attrs), rtol=1e-12)
+
+
+@pytest.mark.parametrize("op, sample", samples_of(REDUCTIONS))
+def test_gradient_matches_finite_differences(op, sample):
+    out = op.forward(*sample.args, **sample.attrs)[0]
+    g = np.random.default_rng(1).standard_normal(np.shape(out))
+    expected = finite_difference_vjp(op, sample.args, sample.attrs, g)
+    for got, want in zip(tmt_vjp(op, sample.args, sample.attrs, g), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("op, sample", samples_of(REDUCTIONS))
+def test_vjp_returns_fresh_arrays_and_mutates_nothing(op, sample):
+    args = [np.array(a) for a in sample.args]
+    out, residuals = op.forward(*args, **sample.attrs)
+    g = np.random.default_rng(2).standard_normal(np.shape(out))
+    g_before = g.copy()
+    (cot,) = op.vjp(g, residuals, **sample.attrs)
+    assert cot.shape == np.shape(sample.args[0])
+    assert not np.shares_memory(cot, g)
+    np.testing.assert_array_equal(g, g_before)
+    for arg, original in zip(args, sample.args):
+        np.testing.assert_array_equal(arg, original)
+
+
+# ---------------------------------------------------------------------------- Tensor methods
+
+
+def test_tensor_methods_reduce_the_named_axes():
+    data = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    t = tc.Tensor(data)
+    np.testing.assert_array_equal(t.sum(axis=1).data, data.sum(axis=1))
+    np.testing.assert_array_equal(t.sum().data, data.sum())
+    np.testing.assert_allclose(t.mean(axis=(0, 2), keepdims=True).data, data.mean(axis=(0, 2), keepdims=True))
+    np.testing.assert_array_equal(t.max(axis=-1).data, data.max(axis=-1))
+    assert t.max(axis=[0, 1]).shape == (4,)  # a list of axes is accepted by the method
+
+
+def test_sum_gradient_is_the_cotangent_spread_over_the_reduced_axis():
+    x = tc.Tensor(np.ones((2, 3)), requires_grad=True)
+    x.sum(axis=1).backward(np.array([2.0, -1.0]))
+    np.testing.assert_array_equal(x.grad, [[2, 2, 2], [-1, -1, -1]])
+
+
+def test_mean_gradient_is_one_over_the_count():
+    x = tc.Tensor(np.ones((4, 5)), requires_grad=True)
+    x.mean(axis=0).sum().backward()
+    np.testing.assert_allclose(x.grad, np.full((4, 5), 0.25))
+
+
+# ---------------------------------------------------------------------------- max at ties
+
+
+def test_max_splits_the_gradient_equally_among_tied_maxima():
+    x = tc.Tensor([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0], [4.0, 4.0, 4.0]], requires_grad=True)
+    x.max(axis=1).backward(np.array([1.0, 4.0, 3.0]))
+    np.testing.assert_allclose(x.grad, [[0, 0.5, 0.5], [2, 0, 2], [1, 1, 1]])
+
+
+def test_max_over_all_axes_with_ties():
+    x = tc.Tensor([[3.0, 1.0], [3.0, 3.0]], requires_grad=True)
+    x.max().backward()
+    np.testing.assert_allclose(x.grad, np.array([[1, 0], [1, 1]]) / 3, rtol=1e-6)
+
+
+def test_max_declares_its_tie_convention_and_keeps_it():
+    op = tc.ops.max
+    assert op.conventions, "max must declare its tie convention"
+    for convention in op.conventions:
+        (x,) = convention.args
+        _, residuals = op.forward(x, **convention.attrs)
+        (got,) = op.vjp(np.asarray(convention.g), residuals, **convention.attrs)
+        np.testing.assert_allclose(got, convention.expected[0], err_msg=convention.rule)
+
+
+# ---------------------------------------------------------------------------- dtypes
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+@pytest.mark.parametrize("axis", [None, 0, (0, 1)])
+def test_float32_in_float32_out_and_float32_gradient(name, axis):
+    x = tc.Tensor(np.random.default_rng(3).standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    out = getattr(x, name)(axis=axis)
+    assert out.dtype == np.float32
+    out.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_mean_of_integers_is_float32_not_float64():
+    assert tc.Tensor(np.arange(6, dtype=np.int64)).mean().dtype == np.float32
+
+
+# ---------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+@pytest.mark.parametrize("axis", [2, -3, (0, 5)])
+def test_axis_out_of_range_names_the_op_and_the_shape(name, axis):
+    x = tc.Tensor(np.ones((3, 4)))
+    with pytest.raises(OpError) as info:
+        getattr(x, name)(axis=axis)
+    message = str(info.value)
+    assert f"op '{name}'" in message
+    assert "(3, 4)" in message
+    assert "out of bounds" in message
+
+
+def test_repeated_axis_is_an_error_naming_the_op():
+    with pytest.raises(OpError, match=r"op 'sum'.*\(3, 4\).*duplicate"):
+        tc.Tensor(np.ones((3, 4))).sum(axis=(1, 1))
