@@ -33,7 +33,7 @@ __all__ = [
     "unbroadcast",
     "OpError",
     "RegistrationError",
-    "check_op",
+    "validate_declaration",
     "unary_samples",
     "binary_samples",
     "normal",
@@ -42,6 +42,6 @@ __all__ = [
 ]
 
 
-def check_op(op: Op) -> Op:
+def validate_declaration(op: Op) -> Op:
     """Validate a declaration the way registration does, raising RegistrationError."""
     return validate_op(op, op.name, "(not registered)")

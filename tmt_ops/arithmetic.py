@@ -86,13 +86,20 @@ def _matmul_samples(rng):
         Sample(n((3, 4)), n((4, 5)), name="matrix @ matrix"),
         Sample(n((2, 3, 4)), n((4, 5)), name="batch @ matrix"),
         Sample(n((2, 3, 4)), n((2, 4, 2)), name="batch @ batch"),
+        Sample(n((3, 1, 2, 4)), n((1, 2, 4, 3)), name="batch (n,1) @ batch (1,m)"),
         Sample(n((4,)), n((4, 3)), name="vector @ matrix"),
         Sample(n((3, 4)), n((4,)), name="matrix @ vector"),
         Sample(n((4,)), n((4,)), name="vector @ vector"),
     ]
 
 
-@defop("matmul", broadcasts=True, samples=_matmul_samples, reference=np.matmul)
+@defop(
+    "matmul",
+    broadcasts=True,
+    samples=_matmul_samples,
+    reference=np.matmul,
+    xfail={"broadcasting.scalar": "matmul takes no 0-d operand (NumPy raises; use mul)"},
+)
 def matmul(a, b):
     return a @ b, (a, b)
 
