@@ -1,0 +1,89 @@
+"""``tmt optimizers``, ``tmt datasets``, ``tmt reporters``: each catalog, with each entry's
+provider, the way ``tmt ops`` lists the op registry.
+
+The layers are imported here, when a command runs, never when the command line starts: a
+layer that does not import costs its own command one error line, not the whole ``tmt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from typing import Any
+
+__all__ = ["CATALOGS", "load_catalog", "load_all_catalogs", "add_parser"]
+
+# kind -> (module, attribute) of the catalog holding every registered thing of that kind.
+CATALOGS: dict[str, tuple[str, str]] = {
+    "op": ("tmt_core.registry", "OPS"),
+    "optimizer": ("tmt_optim", "OPTIMIZERS"),
+    "dataset": ("tmt_data", "DATASETS"),
+    "reporter": ("tmt_nn", "REPORTERS"),
+}
+
+
+def load_catalog(kind: str) -> Any:
+    """The catalog of ``kind``; importing its layer also adds the layer's hook specs."""
+    module, attribute = CATALOGS[kind]
+    return getattr(importlib.import_module(module), attribute)
+
+
+def load_all_catalogs() -> dict[str, Any]:
+    """Every catalog that imports, built. Layers are all imported before any catalog is
+    built, because importing a layer adds hook specifications (and rebuilds the tables);
+    building fills each plugin's ``PluginInfo.provides``. A layer that does not import is
+    reported on stderr and left out."""
+    catalogs: dict[str, Any] = {}
+    for kind, (module, attribute) in CATALOGS.items():
+        try:
+            catalogs[kind] = load_catalog(kind)
+        except Exception as exc:  # another layer broken must not hide the plugins
+            print(f"tmt: {module}.{attribute} is not available ({type(exc).__name__}: {exc}); "
+                  f"its {kind}s are not listed", file=sys.stderr)
+    for catalog in catalogs.values():
+        len(catalog)
+    return catalogs
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    for kind in ("optimizer", "dataset", "reporter"):
+        parser = sub.add_parser(
+            f"{kind}s", help=f"list every registered {kind} and the plugin providing it"
+        )
+        parser.add_argument("--plugin", help=f"only the {kind}s of this plugin or distribution")
+        parser.add_argument("--format", choices=("table", "json"), default="table")
+        parser.set_defaults(func=run, kind=kind)
+
+
+def _summary(value: Any) -> str:
+    doc = getattr(value, "__doc__", None) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def run(args: argparse.Namespace) -> int:
+    kind = args.kind
+    try:
+        catalog = load_catalog(kind)
+    except Exception as exc:
+        module = CATALOGS[kind][0]
+        print(f"tmt: cannot list {kind}s: {module} does not import "
+              f"({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 1
+    rows = [
+        {kind: entry.name, "plugin": entry.provider.name,
+         "distribution": entry.provider.distribution, "version": entry.provider.version,
+         "description": _summary(entry.value)}
+        for entry in catalog.entries()
+        if args.plugin in (None, entry.provider.name, entry.provider.distribution)
+    ]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max((len(row[kind]) for row in rows), default=len(kind))
+    for row in rows:
+        source = f" ({row['distribution']} {row['version']})" if row["distribution"] else ""
+        text = f"{row[kind]:<{width}}  {row['plugin']}{source}"
+        print(f"{text}  {row['description']}" if row["description"] else text)
+    return 0
