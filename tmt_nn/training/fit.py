@@ -1,0 +1,191 @@
+"""``fit``: the training loop, with reporters, NaN checks and interrupt safety.
+
+    history = fit(model, "cross_entropy", SGD(model.parameters(), lr=0.1), (X, y),
+                  epochs=5, batch_size=128, validation_data=(X_test, y_test))
+
+Each step: forward, loss, NaN check, backward, then the optimizer step under a guard that never
+lets Ctrl-C leave it half-applied (see :mod:`tmt_nn.training.guard`). ``on_train_end`` is
+always delivered with ``"success"``, ``"failed"`` (an exception, re-raised) or
+``"interrupted"`` (Ctrl-C, re-raised after the reporters have heard of it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import time
+from typing import Any, Callable, Iterable, Mapping
+
+import numpy as np
+
+from tmt_core import Tensor
+
+from ..errors import NonFiniteLossError
+from ..module import Module
+from ..reporters.base import Reporter
+from ..reporters.history import HistoryReporter
+from .data import as_arrays, batches, step_count
+from .evaluate import evaluate
+from .events import ReporterGroup, make_reporters
+from .guard import StepGuard
+from .history import History
+from .losses import resolve_loss
+from .metrics import correct_count
+from .modes import keep_modes
+
+__all__ = ["fit"]
+
+ON_NAN = ("stop", "continue")
+
+
+def fit(
+    model: Module,
+    loss: str | Callable[[Any, Any], Any],
+    optimizer: Any,
+    train_data: tuple[Any, Any],
+    epochs: int = 1,
+    batch_size: int = 32,
+    validation_data: tuple[Any, Any] | None = None,
+    reporters: Iterable[str | Reporter] | str | Reporter | None = ("progress",),
+    reporter_options: Mapping[str, Mapping[str, Any]] | None = None,
+    shuffle: bool = True,
+    seed: int | None = None,
+    on_nan: str = "stop",
+    metrics: Iterable[str] = ("accuracy",),
+    optimizer_options: Mapping[str, Any] | None = None,
+) -> History:
+    """Train ``model`` and return its :class:`History`.
+
+    - ``loss``: ``"cross_entropy"``, ``"mse"``, ``"binary_cross_entropy"``,
+      ``"binary_cross_entropy_with_logits"`` or a callable ``loss(outputs, targets)``.
+    - ``optimizer``: an optimizer (anything with ``step()`` and ``zero_grad()``) or a name
+      registered with tmt_optim (``"sgd"``, ``"adam"``...) built with ``optimizer_options``
+      (e.g. ``{"lr": 0.1}``); a name imports tmt_optim when fit is called, not before.
+    - ``train_data`` / ``validation_data``: ``(X, y)`` arrays; y holds int labels or one-hot
+      rows. Batches are cut here (the last one may be smaller); ``shuffle`` draws a new order
+      each epoch from ``seed`` (``None``: from NumPy's global state).
+    - ``reporters``: names (``"progress"``, ``"history"``, ``"csv"``, plugins' names) or
+      :class:`Reporter` instances; ``reporter_options={"csv": {"path": "run.csv"}}``.
+    - ``on_nan``: ``"stop"`` raises :class:`NonFiniteLossError` naming the epoch and step, the
+      weights untouched by that batch; ``"continue"`` skips that batch's update and goes on.
+    - ``metrics``: ``("accuracy",)`` adds accuracy where the outputs are class scores (N, C);
+      ``()`` computes the loss only.
+    """
+    if on_nan not in ON_NAN:
+        raise ValueError(f"fit: on_nan must be one of {ON_NAN}, got {on_nan!r}")
+    if int(epochs) < 0 or int(batch_size) <= 0:
+        raise ValueError(f"fit: epochs must be >= 0 and batch_size > 0, got {epochs} and {batch_size}")
+    metrics = tuple(metrics)
+    unknown = [m for m in metrics if m != "accuracy"]
+    if unknown:
+        raise ValueError(f"fit: unknown metric(s) {unknown}; available: accuracy")
+    epochs, batch_size = int(epochs), int(batch_size)
+    inputs, targets = as_arrays(train_data, "train_data")
+    validation = as_arrays(validation_data, "validation_data") if validation_data is not None else None
+    loss_fn, loss_name = resolve_loss(loss)
+    optimizer = _resolve_optimizer(optimizer, model, optimizer_options)
+    recorder = HistoryReporter()
+    group = ReporterGroup([recorder, *make_reporters(reporters, reporter_options)])
+    steps = step_count(len(inputs), batch_size)
+    shuffler = np.random.default_rng(seed if seed is not None else np.random.randint(0, 2**31 - 1))
+
+    config = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "shuffle": shuffle,
+        "seed": seed,
+        "steps_per_epoch": steps,
+        "optimizer": getattr(optimizer, "name", type(optimizer).__name__),
+        "optimizer_options": dict(getattr(optimizer, "hyperparameters", {}) or {}),
+        "loss": loss_name,
+        "model": repr(model),
+        "parameters": sum(p.data.size for p in model.parameters()),
+        "train_size": len(inputs),
+        "validation_size": len(validation[0]) if validation is not None else 0,
+    }
+    status, last_metrics = "failed", {}
+    try:
+        with keep_modes(model, True), StepGuard(model.parameters()) as guard:
+            group.emit("on_train_begin", config=config)
+            for epoch in range(1, epochs + 1):
+                started = time.perf_counter()
+                group.emit("on_epoch_begin", epoch=epoch, steps=steps)
+                order = shuffler.permutation(len(inputs)) if shuffle else None
+                epoch_metrics = _train_epoch(
+                    model, loss_fn, optimizer, guard, group, batches(inputs, targets, batch_size, order),
+                    epoch=epoch, steps=steps, on_nan=on_nan, want_accuracy="accuracy" in metrics,
+                )
+                if validation is not None:
+                    scores = evaluate(model, *validation, loss=loss_fn, batch_size=max(batch_size, 256), metrics=metrics)
+                    epoch_metrics.update({f"val_{k}": v for k, v in scores.items()})
+                epoch_metrics["seconds"] = time.perf_counter() - started
+                last_metrics = epoch_metrics
+                group.emit("on_epoch_end", epoch=epoch, metrics=dict(epoch_metrics))
+        status = "success"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        group.emit("on_train_end", status=status, metrics=dict(last_metrics))
+    return recorder.history
+
+
+def _train_epoch(
+    model: Module,
+    loss_fn: Callable[[Any, Any], Any],
+    optimizer: Any,
+    guard: StepGuard,
+    group: ReporterGroup,
+    data: Iterable[tuple[np.ndarray, np.ndarray]],
+    *,
+    epoch: int,
+    steps: int,
+    on_nan: str,
+    want_accuracy: bool,
+) -> dict[str, float]:
+    """One pass over the batches; returns the epoch's mean loss (and accuracy)."""
+    loss_total, counted, correct_total, accuracy_known = 0.0, 0, 0, want_accuracy
+    for step, (x, y) in enumerate(data, start=1):
+        outputs = model(Tensor(x))
+        loss_tensor = loss_fn(outputs, Tensor(y))
+        value = float(loss_tensor.data)
+        if not math.isfinite(value):
+            if on_nan == "stop":
+                raise NonFiniteLossError(
+                    f"fit: the loss became {value} at epoch {epoch}, step {step} of {steps}; "
+                    f"training stopped with the weights of the previous step (try a lower "
+                    f"learning rate, check the inputs, or pass on_nan='continue' to skip such "
+                    f"batches)"
+                )
+            group.emit("on_batch_end", epoch=epoch, step=step, metrics={"loss": value})
+            continue  # on_nan="continue": this batch does not update the weights
+        optimizer.zero_grad()
+        loss_tensor.backward()
+        guard.step(optimizer)
+        batch_metrics = {"loss": value}
+        loss_total += value * len(x)
+        counted += len(x)
+        if accuracy_known:
+            correct = correct_count(getattr(outputs, "data", outputs), y)
+            if correct is None:
+                accuracy_known = False
+            else:
+                correct_total += correct
+                batch_metrics["accuracy"] = correct / len(x)
+        group.emit("on_batch_end", epoch=epoch, step=step, metrics=batch_metrics)
+    epoch_metrics = {"loss": loss_total / counted if counted else math.nan}
+    if accuracy_known and counted:
+        epoch_metrics["accuracy"] = correct_total / counted
+    return epoch_metrics
+
+
+def _resolve_optimizer(optimizer: Any, model: Module, options: Mapping[str, Any] | None) -> Any:
+    if isinstance(optimizer, str):
+        # Only a name needs the optimizer layer; tmt_nn itself imports tmt_core alone.
+        tmt_optim = importlib.import_module("tmt_optim")
+        return tmt_optim.create_optimizer(optimizer, model.parameters(), **dict(options or {}))
+    if options:
+        raise ValueError("fit: optimizer_options applies only when optimizer is given by name")
+    if not (callable(getattr(optimizer, "step", None)) and callable(getattr(optimizer, "zero_grad", None))):
+        raise TypeError(f"fit: optimizer must have step() and zero_grad(), or be a name; got {optimizer!r}")
+    return optimizer
