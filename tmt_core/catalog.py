@@ -48,17 +48,19 @@ class Catalog(Generic[T]):
         self._generation = -1
 
     # ------------------------------------------------------------------ building
-    def _register_for(self, info: plugins.PluginInfo) -> Callable[..., None]:
+    def _register_for(
+        self, entries: dict[str, Entry[T]], info: plugins.PluginInfo
+    ) -> Callable[..., None]:
         def register(value: Any, *, name: str | None = None, override: bool = False) -> None:
-            assert self._entries is not None
             key = name or self._name_of(value)
             if not isinstance(key, str) or not key:
                 raise RegistrationError(
-                    f"plugin {info.label} registered a {self.kind} without a name: {value!r} "
-                    f"(give it a 'name' attribute or call register(value, name=...))"
+                    f"plugin {info.label} called register() for a {self.kind} without a "
+                    f"name: {value!r} (give it a 'name' attribute or call "
+                    f"register(value, name=...))"
                 )
             stored = self._validate(value, key, info) if self._validate else value
-            existing = self._entries.get(key)
+            existing = entries.get(key)
             if existing is not None and not override:
                 plugins.report_problem(
                     info,
@@ -66,7 +68,7 @@ class Catalog(Generic[T]):
                     f"kept that one (register(..., override=True) replaces it on purpose)",
                 )
                 return
-            self._entries[key] = Entry(key, stored, info)
+            entries[key] = Entry(key, stored, info)
             info.provides.setdefault(self.kind, [])
             if key not in info.provides[self.kind]:
                 info.provides[self.kind].append(key)
@@ -74,14 +76,30 @@ class Catalog(Generic[T]):
         return register
 
     def _table(self) -> dict[str, Entry[T]]:
-        if self._entries is None or self._generation != plugins.generation():
-            plugins.ensure_loaded()
-            self._generation = plugins.generation()
-            self._entries = {}
-            for info in plugins.plugin_infos():
-                info.provides.pop(self.kind, None)
-            plugins.call_register_hook(self.hook, self._register_for)
-        return self._entries
+        if self._entries is not None and self._generation == plugins.generation():
+            return self._entries
+        plugins.ensure_loaded()
+        generation = plugins.generation()
+        entries: dict[str, Entry[T]] = {}
+        before: dict[str, Entry[T]] = {}
+
+        def register_for(info: plugins.PluginInfo) -> Callable[..., None]:
+            before.clear()
+            before.update(entries)  # what to go back to if this plugin's hook raises
+            return self._register_for(entries, info)
+
+        def discard(info: plugins.PluginInfo) -> None:
+            entries.clear()
+            entries.update(before)
+            info.provides.pop(self.kind, None)
+
+        for info in plugins.plugin_infos():
+            info.provides.pop(self.kind, None)
+        # Built into a local table and kept only when complete: a hook that raises (strict
+        # mode) leaves no half-built table behind, and the next lookup tries again.
+        plugins.call_register_hook(self.hook, register_for, discard)
+        self._entries, self._generation = entries, generation
+        return entries
 
     # ------------------------------------------------------------------ lookups
     def get(self, name: str) -> T:

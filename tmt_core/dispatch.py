@@ -17,40 +17,55 @@ from .errors import OpError, TmtError
 from .grad_mode import MODE
 from .op import Op
 from .registry import OPS
-from .tensor import Node, Tensor, make_tensor
+from .tensor import Node, Tensor
 
 __all__ = ["apply", "ops", "OpNamespace"]
 
-_SCALARS = (int, float, bool, np.number, np.bool_)
+_new = object.__new__
+
+_FLOAT32 = np.dtype(np.float32)
+_FLOAT64 = np.dtype(np.float64)
 
 
-def _constant(value: Any, args: tuple[Any, ...]) -> np.ndarray:
+def _float_dtype(args: tuple[Any, ...]) -> np.dtype | None:
+    for other in args:
+        if isinstance(other, Tensor) and other.data.dtype.kind == "f":
+            return other.data.dtype
+    return None
+
+
+def _constant(value: Any, index: int, op: Op, args: tuple[Any, ...]) -> np.ndarray:
     """A non-tensor input as an array, in the float dtype of the tensors beside it, so that
-    ``x * 2.0`` stays float32 (NumPy would make a Python float a float64 array)."""
-    if isinstance(value, np.ndarray):
-        array = value
-    else:
-        array = np.asarray(value)
-    if array.dtype.kind in "fiub" and (array.dtype.kind == "f" or isinstance(value, _SCALARS)):
-        for other in args:
-            if isinstance(other, Tensor) and other.data.dtype.kind == "f":
-                return array.astype(other.data.dtype, copy=False)
-        if array.dtype == np.float64:
-            return array.astype(np.float32)
+    ``x * 2.0``, ``x + [1, 2]`` and ``x * np.ones(3)`` stay float32 (NumPy would compute them
+    in float64). Integer and boolean inputs an op declares non-differentiable (labels, masks)
+    keep their dtype."""
+    array = value if isinstance(value, np.ndarray) else np.asarray(value)
+    kind = array.dtype.kind
+    if kind == "f" or (kind in "iub" and index not in op.nondiff):
+        target = _float_dtype(args)
+        if target is not None:
+            return array.astype(target, copy=False)
+        if array.dtype == _FLOAT64:
+            return array.astype(_FLOAT32)
     return array
 
 
 def apply(op: Op, *args: Any, **attrs: Any) -> Tensor:
     """Run ``op`` on ``args`` (tensors, arrays or Python scalars) with static ``attrs``."""
     arrays = []
+    inputs: list[Tensor | None] = []
     track = False
     for arg in args:
         if isinstance(arg, Tensor):
             arrays.append(arg.data)
             if arg.requires_grad:
                 track = True
+                inputs.append(arg)
+            else:
+                inputs.append(None)
         else:
-            arrays.append(_constant(arg, args))
+            arrays.append(_constant(arg, len(arrays), op, args))
+            inputs.append(None)
     try:
         out, residuals = op.forward(*arrays, **attrs)
     except TmtError:
@@ -59,17 +74,48 @@ def apply(op: Op, *args: Any, **attrs: Any) -> Tensor:
         raise OpError(_describe_failure(op, arrays, attrs, exc)) from exc
     if type(out) is not np.ndarray:
         out = np.asarray(out)
+    if out.dtype is _FLOAT64:  # one identity check; the rare mixed int/float call pays the rest
+        out, residuals = _without_upcast(op, arrays, attrs, out, residuals)
+    result = _new(Tensor)  # make_tensor, inlined: this runs for every op of every step
+    result.data = out
+    result.grad = None
     if track and MODE.enabled:
-        inputs = tuple(a if isinstance(a, Tensor) and a.requires_grad else None for a in args)
-        return make_tensor(out, Node(op, residuals, attrs, inputs))
-    return make_tensor(out, None)
+        result._node = Node(op, residuals, attrs, tuple(inputs))
+        result.requires_grad = True
+    else:
+        result._node = None
+        result.requires_grad = False
+    return result
+
+
+def _without_upcast(
+    op: Op, arrays: list[Any], attrs: dict[str, Any], out: np.ndarray, residuals: Any
+) -> tuple[np.ndarray, Any]:
+    """NumPy computes an integer array with a float32 one in float64. Unless an input is
+    float64 on purpose, run the op again with the integer inputs in the float dtype of the
+    others (float32 when none is float), as PyTorch promotes ``int_tensor * 2.5``."""
+    if any(a.dtype == _FLOAT64 for a in arrays):
+        return out, residuals
+    target = next((a.dtype for a in arrays if a.dtype.kind == "f"), _FLOAT32)
+    promoted = [
+        a.astype(target) if a.dtype.kind in "iub" and i not in op.nondiff else a
+        for i, a in enumerate(arrays)
+    ]
+    try:
+        out, residuals = op.forward(*promoted, **attrs)
+    except Exception as exc:
+        raise OpError(_describe_failure(op, promoted, attrs, exc)) from exc
+    return np.asarray(out), residuals
 
 
 def _describe_failure(op: Op, arrays: list[Any], attrs: dict[str, Any], exc: Exception) -> str:
-    shapes = ", ".join(f"{tuple(np.shape(a))} {getattr(a, 'dtype', type(a).__name__)}" for a in arrays)
+    shapes = ", ".join(
+        f"{tuple(np.shape(a))} {getattr(a, 'dtype', type(a).__name__)}" for a in arrays
+    )
     told = ", ".join(f"{k}={v!r}" for k, v in attrs.items())
     reason = str(exc).strip() or type(exc).__name__
-    return f"op {op.name!r} failed on inputs [{shapes}]" + (f" with {told}" if told else "") + f": {reason}"
+    with_attrs = f" with {told}" if told else ""
+    return f"op {op.name!r} failed on inputs [{shapes}]{with_attrs}: {reason}"
 
 
 class OpNamespace:

@@ -39,22 +39,28 @@ def topological_order(root: Tensor) -> list[Tensor]:
 def _initial_gradient(root: Tensor, grad: Any) -> np.ndarray:
     if grad is None:
         if root.data.size != 1:
+            made_by = f" (output of op {root.grad_fn!r})" if root.grad_fn else ""
             raise BackwardError(
-                f"backward() on a tensor of shape {root.data.shape} needs an explicit gradient "
-                f"of that shape (only a single-element output has the implicit gradient 1)"
+                f"backward() on a tensor of shape {root.data.shape}{made_by} needs an explicit "
+                f"gradient of that shape (only a single-element output has the implicit "
+                f"gradient 1): call .backward(grad) or reduce it to a scalar first"
             )
         return np.ones_like(root.data)
     array = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
     if array.shape != root.data.shape:
         raise BackwardError(
             f"backward() was given a gradient of shape {array.shape} for a tensor of shape "
-            f"{root.data.shape}"
+            f"{root.data.shape}; they must be equal"
         )
     return array
 
 
 def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf), contracted with ``grad``, into every leaf's ``.grad``."""
+    """Accumulate d(root)/d(leaf), contracted with ``grad``, into every leaf's ``.grad``.
+
+    The loop is the hot path of every training step: a cotangent of the expected type, shape
+    and dtype costs three comparisons; anything else takes the slow path in :func:`_checked`.
+    """
     if not root.requires_grad:
         raise BackwardError(
             "backward() on a tensor that does not require grad: no input of the computation "
@@ -71,9 +77,20 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             continue
         node = tensor._node
         assert node is not None
-        for parent, cot in zip(node.inputs, _input_cotangents(node, g)):
-            if parent is None or cot is None:
+        cots = _vjp(node, g)
+        for index, parent in enumerate(node.inputs):
+            if parent is None:
                 continue
+            cot = cots[index]
+            data = parent.data
+            if (
+                type(cot) is not np.ndarray
+                or cot.shape != data.shape
+                or cot.dtype is not data.dtype
+            ):
+                cot = _checked(node, index, parent, cot, g)
+                if cot is None:
+                    continue
             if parent._node is None:
                 _accumulate_leaf(parent, cot)
             else:
@@ -84,7 +101,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             node.release()
 
 
-def _input_cotangents(node: Node, g: np.ndarray) -> tuple[Any, ...]:
+def _vjp(node: Node, g: np.ndarray) -> tuple[Any, ...] | list[Any]:
     op = node.op
     if node.released:
         raise BackwardError(
@@ -97,47 +114,72 @@ def _input_cotangents(node: Node, g: np.ndarray) -> tuple[Any, ...]:
         raise
     except Exception as exc:
         raise BackwardError(
-            f"vjp of op {op.name!r} failed for an output cotangent of shape {g.shape}: {exc}"
+            f"vjp of op {op.name!r} failed for an output cotangent of shape {g.shape} "
+            f"{g.dtype} and inputs {_input_shapes(node)}: {type(exc).__name__}: {exc}"
         ) from exc
-    if not isinstance(cots, (tuple, list)) or len(cots) != len(node.inputs):
-        count = len(cots) if isinstance(cots, (tuple, list)) else type(cots).__name__
+    if (type(cots) is not tuple and type(cots) is not list) or len(cots) != len(node.inputs):
+        if isinstance(cots, (tuple, list)):
+            got = f"{len(cots)} cotangent(s)"
+        else:
+            got = f"a {type(cots).__name__} instead of a tuple of cotangents"
         raise BackwardError(
-            f"vjp of op {op.name!r} returned {count} cotangent(s) for "
-            f"{len(node.inputs)} input(s); it must return one per input (None where not "
-            f"differentiable)"
+            f"vjp of op {op.name!r} returned {got} for {len(node.inputs)} input(s) "
+            f"{_input_shapes(node)} (output cotangent of shape {g.shape}); it must return a "
+            f"tuple with one cotangent per input (None where not differentiable)"
         )
-    return tuple(_checked(op, i, parent, cot) for i, (parent, cot) in enumerate(zip(node.inputs, cots)))
+    return cots
 
 
-def _checked(op: Any, index: int, parent: Tensor | None, cot: Any) -> Any:
-    if parent is None:
-        return None
+def _input_shapes(node: Node) -> str:
+    """The inputs as the engine knows them: shapes of those that need a gradient."""
+    return "[" + ", ".join(
+        "constant" if t is None else f"{t.data.shape} {t.data.dtype}" for t in node.inputs
+    ) + "]"
+
+
+def _checked(node: Node, index: int, parent: Tensor, cot: Any, g: np.ndarray) -> np.ndarray | None:
+    """The slow path of a cotangent: None, a NumPy scalar, a broadcast shape to sum back, or
+    an error naming the op, the input and both shapes."""
+    op = node.op
+    shape, dtype = parent.data.shape, parent.data.dtype
+    where = (
+        f"vjp of op {op.name!r}, input {index} of shape {shape} {dtype} "
+        f"(output cotangent of shape {g.shape} {g.dtype})"
+    )
     if cot is None:
         if index in op.nondiff:
             return None
         raise BackwardError(
-            f"vjp of op {op.name!r} returned None for input {index}, which requires grad and is "
-            f"not declared non-differentiable"
+            f"{where}: returned None, but this input requires grad and the op does not "
+            f"declare it non-differentiable (nondiff={op.nondiff})"
         )
-    if not isinstance(cot, (np.ndarray, np.generic)):
+    if isinstance(cot, np.generic):
+        cot = np.asarray(cot)
+    if not isinstance(cot, np.ndarray):
         raise BackwardError(
-            f"vjp of op {op.name!r} returned a {type(cot).__name__} for input {index}; "
-            f"cotangents are NumPy arrays"
+            f"{where}: returned a {type(cot).__name__}; a cotangent is a NumPy array of the "
+            f"input's shape and dtype"
         )
-    shape = parent.data.shape
     if op.broadcasts and cot.shape != shape:
         try:
             cot = unbroadcast(cot, shape)
         except ValueError as exc:
-            raise BackwardError(f"vjp of op {op.name!r}, input {index}: {exc}") from None
-    if cot.shape != shape or cot.dtype != parent.data.dtype:
+            raise BackwardError(f"{where}: {exc}") from None
+    if cot.shape != shape or cot.dtype != dtype:
         raise BackwardError(
-            f"vjp of op {op.name!r} returned a cotangent of shape {cot.shape} {cot.dtype} for "
-            f"input {index} of shape {shape} {parent.data.dtype}"
+            f"{where}: returned a cotangent of shape {cot.shape} {cot.dtype}; it must have "
+            f"the input's shape and dtype"
         )
     return cot
 
 
 def _accumulate_leaf(leaf: Tensor, cot: np.ndarray) -> None:
     # The first gradient is copied: the array may be shared with another leaf or the caller.
-    leaf.grad = np.array(cot) if leaf.grad is None else leaf.grad + cot
+    # Later ones make a new array, never add in place into an array the user may hold.
+    held = leaf.grad
+    if held is None:
+        leaf.grad = np.array(cot)
+    else:
+        total = held + cot
+        # NumPy returns a scalar, not an array, for the sum of two 0-d arrays.
+        leaf.grad = total if type(total) is np.ndarray else np.asarray(total)

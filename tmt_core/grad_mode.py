@@ -19,11 +19,13 @@ def is_grad_enabled() -> bool:
     return MODE.enabled
 
 
-class set_grad_enabled(ContextDecorator):
-    """Context manager (and decorator) that sets grad mode and restores it on exit."""
+class _GradMode(ContextDecorator):
+    """Sets grad mode for a ``with`` block or a decorated function, and restores it on exit
+    (a stack, so one instance may be re-entered, e.g. by a recursive decorated function)."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = bool(enabled)
+    enabled: bool
+
+    def __init__(self) -> None:
         self._saved: list[bool] = []
 
     def __enter__(self) -> None:
@@ -34,15 +36,28 @@ class set_grad_enabled(ContextDecorator):
         MODE.enabled = self._saved.pop()
 
 
-class no_grad(set_grad_enabled):
+class no_grad(_GradMode):
     """Ops run inside record no graph: ``with no_grad(): logits = model(x)``."""
 
-    def __init__(self) -> None:
-        super().__init__(False)
+    enabled = False
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_GradMode):
     """Turn recording back on inside a ``no_grad`` block."""
 
-    def __init__(self) -> None:
-        super().__init__(True)
+    enabled = True
+
+
+class set_grad_enabled:
+    """``set_grad_enabled(False)`` switches grad mode at once, as in PyTorch; used as
+    ``with set_grad_enabled(training):`` it restores the previous mode on exit."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._previous = MODE.enabled
+        MODE.enabled = bool(enabled)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        MODE.enabled = self._previous

@@ -160,60 +160,98 @@ def _selected(env: str | None, entry_name: str, dist: str | None) -> bool:
     if env is None:
         return True
     wanted = {part.strip() for part in env.split(",") if part.strip()}
-    return entry_name in wanted or (dist is not None and dist in wanted)
+    return entry_name in wanted or (
+        dist is not None and _canonical(dist) in {_canonical(w) for w in wanted}
+    )
 
 
 def report_problem(info: PluginInfo, message: str) -> None:
-    """One stderr line for a plugin that loaded but registered something it may not."""
-    info.problems.append(message)
-    print(f"tmt: plugin {info.label}: {message}", file=sys.stderr)
-    if os.environ.get("TMT_STRICT_PLUGINS") == "1":
+    """One stderr line for a plugin that loaded but registered something it may not.
+
+    Catalogs are rebuilt whenever plugins change; a problem already reported is not printed
+    again."""
+    if message not in info.problems:
+        info.problems.append(message)
+        print(f"tmt: plugin {info.label}: {message}", file=sys.stderr)
+    if _strict():
         raise PluginLoadError(f"plugin {info.label}: {message}")
 
 
-def _report(info: PluginInfo, message: str) -> None:
-    remedy = f"pip uninstall {info.distribution}" if info.distribution else "remove it"
-    print(
-        f"tmt: plugin {info.label} failed to load: {message} (to remove it: {remedy})",
-        file=sys.stderr,
-    )
-    if os.environ.get("TMT_STRICT_PLUGINS") == "1":
+def _remedy(info: PluginInfo) -> str:
+    if info.default:
+        return f"a module of tmt itself is missing or broken: reinstall {DISTRIBUTION}"
+    if info.distribution:
+        return (
+            f"to remove it: pip uninstall {info.distribution}, or leave {info.name!r} out of "
+            f"TMT_LOAD_PLUGINS"
+        )
+    return f"to remove it: tmt_core.plugins.unregister({info.name!r})"
+
+
+def _report(info: PluginInfo, message: str, strict: bool = True) -> None:
+    print(f"tmt: plugin {info.label} failed to load: {message} ({_remedy(info)})", file=sys.stderr)
+    if strict and _strict():
         raise PluginLoadError(f"plugin {info.label} failed to load: {message}")
 
 
+def _strict() -> bool:
+    return os.environ.get("TMT_STRICT_PLUGINS") == "1"
+
+
 def ensure_loaded() -> None:
-    """Scan the ``tmt`` entry points once and register every selected plugin."""
+    """Scan the ``tmt`` entry points once and register every selected plugin.
+
+    tmt's own default plugins load first, so a third-party plugin can replace a built-in op
+    only on purpose (``override=True``), never by being found earlier on ``sys.path``. With
+    ``TMT_STRICT_PLUGINS=1`` the first failure is raised after the scan, so the state stays
+    whole.
+    """
     if _state.loaded:
         return
     _state.loaded = True
     pm = plugin_manager()
     env = os.environ.get("TMT_LOAD_PLUGINS")
     seen: set[tuple[str | None, str]] = set()
-    for entry in metadata.entry_points(group=PROJECT):
+    failures: list[PluginInfo] = []
+    for entry, default in _entry_points():
         dist = entry.dist.name if entry.dist is not None else None
         if (dist, entry.name) in seen:  # the same distribution visible twice on sys.path
             continue
         seen.add((dist, entry.name))
-        default = dist is not None and _canonical(dist) == DISTRIBUTION
         if not default and not _selected(env, entry.name, dist):
             continue
+        # Two distributions may use the same entry-point name: the second is qualified by
+        # its distribution, so it never replaces (or hides) the first one's record.
+        name = entry.name if entry.name not in _state.infos else f"{dist}:{entry.name}"
         info = PluginInfo(
-            name=entry.name,
+            name=name,
             module=entry.value,
             distribution=dist,
             version=entry.dist.version if entry.dist is not None else None,
             default=default,
         )
-        _state.infos[entry.name] = info
+        _state.infos[name] = info
         try:
-            pm.register(entry.load(), name=entry.name)
-        except PluginLoadError:
-            raise
-        except Exception as exc:  # a broken plugin must never take tmt down with it
+            pm.register(entry.load(), name=name)
+        except (Exception, SystemExit) as exc:  # a broken plugin must never take tmt down
             message = _describe(exc)
             info.failed(message)
-            _report(info, message)
+            _report(info, message, strict=False)
+            failures.append(info)
     _changed()
+    if failures and _strict():
+        raise PluginLoadError(
+            "; ".join(f"plugin {info.label} failed to load: {info.error}" for info in failures)
+        )
+
+
+def _entry_points() -> list[tuple[metadata.EntryPoint, bool]]:
+    """Every entry point of the group, tmt's own (default) ones first, each in scan order."""
+    entries = [
+        (entry, entry.dist is not None and _canonical(entry.dist.name) == DISTRIBUTION)
+        for entry in metadata.entry_points(group=PROJECT)
+    ]
+    return sorted(entries, key=lambda pair: not pair[1])
 
 
 def _canonical(name: str) -> str:
@@ -222,7 +260,8 @@ def _canonical(name: str) -> str:
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, pluggy.PluginValidationError):
-        return str(exc)
+        # pluggy's message spans three lines; a load failure is reported on one
+        return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return text.splitlines()[-1] if text else type(exc).__name__
 
@@ -266,16 +305,21 @@ def failed_plugins() -> list[PluginInfo]:
 
 
 def call_register_hook(
-    hook: str, register_for: Callable[[PluginInfo], Callable[..., Any]]
+    hook: str,
+    register_for: Callable[[PluginInfo], Callable[..., Any]],
+    discard: Callable[[PluginInfo], None] | None = None,
 ) -> None:
     """Call ``hook(register=...)`` on every plugin, each with its own ``register`` callback.
 
     Calling implementations one by one lets the host know which plugin registered what, and
-    a plugin whose hook raises is reported and skipped while the others keep working.
+    a plugin whose hook raises is reported and skipped while the others keep working:
+    ``discard(info)`` lets the host drop what that plugin registered before it raised.
     """
     ensure_loaded()
     caller = getattr(plugin_manager().hook, hook)
-    for impl in reversed(caller.get_hookimpls()):  # registration order
+    # get_hookimpls() lists implementations in registration order (pluggy calls them in
+    # reverse); registration order makes the first provider of a name keep it.
+    for impl in caller.get_hookimpls():
         info = _state.infos.get(impl.plugin_name) or PluginInfo(
             impl.plugin_name, impl.plugin_name
         )
@@ -289,6 +333,8 @@ def call_register_hook(
         except Exception as exc:
             message = f"{hook}() raised {_describe(exc)}"
             info.failed(message)
+            if discard is not None:
+                discard(info)
             _report(info, message)
 
 
@@ -296,7 +342,9 @@ def reset() -> None:
     """Forget every plugin and scan the entry points again on next use (tests)."""
     spec_modules = _state.spec_modules
     listeners = _state.listeners
+    generation = _state.generation
     _state.__init__()  # type: ignore[misc]
     _state.spec_modules = spec_modules
     _state.listeners = listeners
+    _state.generation = generation  # never goes back: a catalog built before must rebuild
     _changed()

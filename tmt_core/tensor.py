@@ -59,12 +59,7 @@ class Tensor:
         self.data = _as_array(data, dtype)
         self.grad: np.ndarray | None = None
         self._node: Node | None = None
-        if requires_grad and self.data.dtype.kind not in "fc":
-            raise TmtError(
-                f"only float tensors can require grad; this one is {self.data.dtype} "
-                f"of shape {self.data.shape}"
-            )
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = bool(requires_grad) and _differentiable(self.data)
 
     # ------------------------------------------------------------------ array facts
     @property
@@ -101,11 +96,33 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         return self.data
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        # NumPy 2 protocol: np.array(t) passes copy=True and trusts the result to be a copy;
+        # np.asarray(t) passes copy=None and may share memory.
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        if dtype is None or np.dtype(dtype) == self.data.dtype:
+            return self.data
+        if copy is False:
+            raise ValueError(
+                f"a tensor of dtype {self.data.dtype} cannot become {np.dtype(dtype)} "
+                f"without a copy"
+            )
+        return self.data.astype(dtype)
 
     def __float__(self) -> float:
-        return float(self.data)
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise TmtError(
+                f"the truth value of a tensor of shape {self.data.shape} is ambiguous; use a "
+                f"single-element tensor"
+            )
+        return bool(self.data.item())
 
     def __format__(self, spec: str) -> str:
         if self.data.size == 1 and spec:
@@ -117,7 +134,7 @@ class Tensor:
         return make_tensor(self.data, None)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        self.requires_grad = requires_grad
+        self.requires_grad = bool(requires_grad) and _differentiable(self.data)
         return self
 
     def zero_grad(self) -> None:
@@ -239,6 +256,16 @@ class Tensor:
         return apply(ops.getitem, self, index=_index(index))
 
 
+def _differentiable(data: np.ndarray) -> bool:
+    """Only float tensors can require grad: an integer has no infinitesimal change."""
+    if data.dtype.kind not in "fc":
+        raise TmtError(
+            f"only float tensors can require grad; this one is {data.dtype} of shape "
+            f"{data.shape} (make it float first, e.g. Tensor(data, dtype=np.float32))"
+        )
+    return True
+
+
 def _axis(axis: Any) -> Any:
     if axis is None or isinstance(axis, int):
         return axis
@@ -248,7 +275,9 @@ def _axis(axis: Any) -> Any:
 def _pad_width(pad_width: Any) -> Any:
     if isinstance(pad_width, int):
         return pad_width
-    return tuple(tuple(int(n) for n in p) if isinstance(p, (tuple, list)) else int(p) for p in pad_width)
+    return tuple(
+        tuple(int(n) for n in p) if isinstance(p, (tuple, list)) else int(p) for p in pad_width
+    )
 
 
 def _index(index: Any) -> Any:

@@ -67,8 +67,20 @@ class ReporterGroup:
         label = getattr(reporter, "name", "") or type(reporter).__name__
         warnings.warn(
             ReporterWarning(
-                f"reporter {label!r} failed in {event} with {type(exc).__name__}: {exc}; it is "
+                f"reporter {label!r}{_provider(reporter, label)} failed in {event} with {type(exc).__name__}: {exc}; it is "
                 f"switched off for the rest of this run (training goes on)"
             ),
             stacklevel=4,
         )
+
+
+def _provider(reporter: Reporter, label: str) -> str:
+    """`` (plugin NAME (DIST VERSION))`` when a plugin registered this reporter's class."""
+    from ..reporters.registry import REPORTERS
+
+    if label not in REPORTERS:
+        return ""
+    entry = REPORTERS.entry(label)
+    if isinstance(entry.value, type) and isinstance(reporter, entry.value):
+        return f" (plugin {entry.provider.label})"
+    return ""
