@@ -109,7 +109,11 @@ def _vjp(node: Node, g: np.ndarray) -> tuple[Any, ...] | list[Any]:
             f"after the first backward; pass retain_graph=True to the first backward() call"
         )
     try:
-        cots = op.vjp(g, node.residuals, **node.attrs)
+        if op.vjp_takes_needs:
+            needs = tuple(parent is not None for parent in node.inputs)
+            cots = op.vjp(g, node.residuals, needs=needs, **node.attrs)
+        else:
+            cots = op.vjp(g, node.residuals, **node.attrs)
     except BackwardError:
         raise
     except Exception as exc:
@@ -142,6 +146,11 @@ def _checked(node: Node, index: int, parent: Tensor, cot: Any, g: np.ndarray) ->
     an error naming the op, the input and both shapes."""
     op = node.op
     shape, dtype = parent.data.shape, parent.data.dtype
+    if cot is not None and type(cot) is np.ndarray and op.broadcasts and cot.dtype is dtype:
+        try:  # the common slow path (a bias): sum back without formatting any message
+            return unbroadcast(cot, shape)
+        except ValueError:
+            pass
     where = (
         f"vjp of op {op.name!r}, input {index} of shape {shape} {dtype} "
         f"(output cotangent of shape {g.shape} {g.dtype})"

@@ -12,6 +12,10 @@
 ``forward(*arrays, **attrs)`` returns ``(out, residuals)``; ``vjp(g, residuals, **attrs)``
 returns one cotangent per array input (``None`` where the input is declared
 non-differentiable). Ops carry no per-call state: everything a call needs is in its arguments.
+
+A vjp that declares a keyword ``needs`` is told which inputs need a cotangent (a tuple of
+booleans, one per input) and may return ``None`` for the others: the first layer of a network
+never needs the gradient with respect to its input images, and that matmul is a third of a step.
 """
 
 from __future__ import annotations
@@ -86,6 +90,12 @@ class Op:
     atol: float = 1e-6
     xfail: dict[str, str] = field(default_factory=dict)
     doc: str = ""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name == "vjp":  # decided once here, not on every backward
+            takes = value is not None and "needs" in inspect.signature(value).parameters
+            object.__setattr__(self, "vjp_takes_needs", takes)
 
     def defvjp(self, vjp: Vjp) -> Vjp:
         """Decorator: attach the vjp declared right below the forward."""

@@ -105,10 +105,12 @@ def matmul(a, b):
 
 
 @matmul.defvjp
-def matmul_vjp(g, res):
+def matmul_vjp(g, res, needs=(True, True)):
     a, b = res
     if a.ndim == 1 and b.ndim == 1:
         return g * b, g * a  # dot product
+    if a.ndim == 2 and b.ndim == 2:  # the layer case; skip what nobody needs (input images)
+        return (g @ b.T if needs[0] else None), (a.T @ g if needs[1] else None)
     # Treat vectors as matrices: a (k,) as (1,k), b (k,) as (k,1), then dA = G Bᵀ, dB = Aᵀ G.
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
