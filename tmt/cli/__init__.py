@@ -12,6 +12,11 @@ __all__ = ["main", "build_parser"]
 # One module per subcommand (or group of related subcommands).
 COMMANDS = (
     "tmt.cli.ops",
+    "tmt.cli.conformance",
+    "tmt.cli.plugins",
+    "tmt.cli.catalogs",
+    "tmt.cli.train",
+    "tmt.cli.data",
 )
 
 

@@ -68,6 +68,7 @@ class PlotReporter(Reporter):
 def write_curves(path: Path, epochs: list[int], metrics: list[dict[str, float]]) -> None:
     """Draw one panel per quantity of ``PANELS`` and save it to ``path`` as PNG, atomically."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(10, 4), layout="constrained")
     for axes, (title, lines) in zip(figure.subplots(1, len(PANELS)), PANELS):
@@ -78,6 +79,7 @@ def write_curves(path: Path, epochs: list[int], metrics: list[dict[str, float]])
                 axes.plot(xs, ys, marker="o", label=label)
         axes.set_title(title)
         axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.25
         axes.grid(alpha=0.3)
         if axes.lines:
             axes.legend()

@@ -1,0 +1,250 @@
+"""The conv op family (conv2d, max_pool2d, im2col, im2patches): values, gradients, layouts,
+the pooling tie convention, float32, and errors on bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tmt_core as tc
+from tmt_core.errors import OpError
+from tmt_ops import _parallel, conv
+
+OPS = {op.name: op for op in conv.OPS}
+
+
+def finite_difference_vjp(op, arrays, attrs, g, eps=1e-6):
+    """<g, d op(*arrays)/d array> for every array, by central differences in float64."""
+    arrays = [np.array(a, dtype=np.float64) for a in arrays]
+    grads = []
+    for i, array in enumerate(arrays):
+        grad = np.zeros_like(array)
+        for idx in np.ndindex(array.shape):
+            shifted = [a.copy() for a in arrays]
+            shifted[i][idx] += eps
+            up = np.sum(g * op.forward(*shifted, **attrs)[0])
+            shifted[i][idx] -= 2 * eps
+            grad[idx] = (up - np.sum(g * op.forward(*shifted, **attrs)[0])) / (2 * eps)
+        grads.append(grad)
+    return grads
+
+
+def tmt_vjp(op, arrays, attrs, g):
+    """The same gradients through tensors, dispatch, the engine and the op's vjp."""
+    inputs = [tc.Tensor(a, requires_grad=True, dtype=np.float64) for a in arrays]
+    op(*inputs, **attrs).backward(g)
+    return [t.grad for t in inputs]
+
+
+CASES = [
+    pytest.param(op, sample, id=f"{op.name}: {sample.name}")
+    for op in conv.OPS
+    for sample in op.sample_list(np.random.default_rng(0))
+]
+
+
+@pytest.mark.parametrize("op, sample", CASES)
+def test_forward_matches_reference(op, sample):
+    out, _ = op.forward(*sample.args, **sample.attrs)
+    np.testing.assert_allclose(out, op.reference(*sample.args, **sample.attrs), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("op, sample", CASES)
+def test_vjp_matches_finite_differences(op, sample):
+    rng = np.random.default_rng(1)
+    out, _ = op.forward(*sample.args, **sample.attrs)
+    g = rng.standard_normal(out.shape)
+    expected = finite_difference_vjp(op, sample.args, sample.attrs, g)
+    for got, want in zip(tmt_vjp(op, sample.args, sample.attrs, g), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("op, sample", CASES)
+def test_float32_in_float32_out_and_gradients(op, sample):
+    inputs = [tc.Tensor(np.asarray(a, dtype=np.float32), requires_grad=True) for a in sample.args]
+    out = op(*inputs, **sample.attrs)
+    assert out.dtype == np.float32
+    out.backward(np.ones(out.shape, dtype=np.float32))
+    assert all(t.grad.dtype == np.float32 and t.grad.shape == t.shape for t in inputs)
+
+
+@pytest.mark.parametrize("op, sample", CASES)
+def test_strided_inputs_give_the_contiguous_result(op, sample):
+    strided = [np.asfortranarray(a) if np.ndim(a) > 1 else a for a in sample.args]
+    want, res = op.forward(*sample.args, **sample.attrs)
+    got, res_strided = op.forward(*strided, **sample.attrs)
+    np.testing.assert_array_equal(got, want)
+    g = np.asfortranarray(np.random.default_rng(2).standard_normal(want.shape))
+    for a, b in zip(op.vjp(g, res_strided, **sample.attrs), op.vjp(np.ascontiguousarray(g), res, **sample.attrs)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("op, sample", CASES)
+def test_nothing_is_mutated_and_cotangents_do_not_alias(op, sample):
+    args = [np.array(a) for a in sample.args]
+    out, res = op.forward(*args, **sample.attrs)
+    g = np.random.default_rng(3).standard_normal(out.shape)
+    g_before = g.copy()
+    cots = op.vjp(g, res, **sample.attrs)
+    for arg, original in zip(args, sample.args):
+        np.testing.assert_array_equal(arg, original)
+    np.testing.assert_array_equal(g, g_before)
+    for i, cot in enumerate(cots):
+        assert not np.shares_memory(cot, g)
+        assert all(not np.shares_memory(cot, other) for other in cots[i + 1 :])
+
+
+@pytest.fixture
+def threaded(monkeypatch):
+    """Split even the tiny sample batches across three threads (as a big batch would be)."""
+    monkeypatch.setenv("TMT_NUM_THREADS", "3")
+    monkeypatch.setattr(_parallel, "_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(_parallel, "_WORKERS", _parallel._Workers())
+
+
+@pytest.mark.parametrize("op, sample", CASES)
+def test_threaded_batches_give_the_serial_result(op, sample, threaded):
+    rng = np.random.default_rng(6)
+    batch = [np.concatenate([a] * 3) if i == 0 else a for i, a in enumerate(sample.args)]
+    out, res = op.forward(*batch, **sample.attrs)
+    np.testing.assert_allclose(out, op.reference(*batch, **sample.attrs), rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(out.shape)
+    want = finite_difference_vjp(op, batch, sample.attrs, g) if sample.jacobian else None
+    got = op.vjp(g, res, **sample.attrs)
+    again = op.vjp(g, res, **sample.attrs)
+    for i, cot in enumerate(got):
+        np.testing.assert_array_equal(cot, again[i])  # the same every time, whatever the threads
+        if want is not None:
+            np.testing.assert_allclose(cot, want[i], rtol=1e-6, atol=1e-7)
+
+
+# ---------------------------------------------------------------------------- layouts
+
+
+def test_im2col_layout_is_the_convolution_as_a_matmul():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 7, 6)).astype(np.float32)
+    w = rng.standard_normal((5, 3, 3, 2)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    cols = tc.ops.im2col(x, kernel_size=(3, 2), stride=2, padding=1).data
+    out = tc.ops.conv2d(x, w, b, stride=2, padding=1).data
+    n, o, oh, ow = out.shape
+    assert cols.shape == (n * oh * ow, 3 * 3 * 2)
+    as_matmul = (cols @ w.reshape(5, -1).T + b).reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(as_matmul, out, rtol=1e-5, atol=1e-5)
+
+
+def test_im2patches_layout():
+    x = np.arange(2 * 2 * 4 * 5, dtype=np.float32).reshape(2, 2, 4, 5)
+    patches = tc.ops.im2patches(x, kernel_size=(2, 3), stride=(2, 1)).data
+    assert patches.shape == (2, 2, 2, 3, 2, 3)  # (N, C, OH, OW, kh, kw)
+    np.testing.assert_array_equal(patches[1, 0, 1, 2], x[1, 0, 2:4, 2:5])
+    cols = tc.ops.im2col(x, kernel_size=(2, 3), stride=(2, 1)).data
+    np.testing.assert_array_equal(patches.transpose(0, 2, 3, 1, 4, 5).reshape(cols.shape), cols)
+
+
+def test_im2patches_is_a_copy_not_a_view_of_the_input():
+    x = np.ones((1, 1, 4, 4), dtype=np.float32)
+    patches = tc.ops.im2patches(x, kernel_size=2).data
+    assert not np.shares_memory(patches, x)
+
+
+def test_im2col_vjp_sums_overlapping_windows():
+    x = tc.Tensor(np.zeros((1, 1, 3, 3)), requires_grad=True)
+    tc.ops.im2col(x, kernel_size=2).backward(np.ones((4, 4), dtype=np.float32))
+    # how many 2x2 windows cover each pixel of a 3x3 image
+    np.testing.assert_array_equal(x.grad[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+
+
+def test_conv2d_gradients_agree_with_the_im2col_composition():
+    rng = np.random.default_rng(5)
+    x = tc.Tensor(rng.standard_normal((2, 2, 5, 5)), requires_grad=True, dtype=np.float64)
+    w = tc.Tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True, dtype=np.float64)
+    g = rng.standard_normal((2, 3, 3, 3))
+    out = tc.ops.conv2d(x, w, np.zeros(3), stride=2, padding=1)
+    out.backward(g)
+    gx, gw = x.grad, w.grad
+    cols = tc.ops.im2col(x, kernel_size=3, stride=2, padding=1).data
+    g_rows = g.transpose(0, 2, 3, 1).reshape(-1, 3)  # (N*OH*OW, O)
+    np.testing.assert_allclose(gw, (g_rows.T @ cols).reshape(3, 2, 3, 3), rtol=1e-12)
+    x.grad = None
+    tc.ops.im2col(x, kernel_size=3, stride=2, padding=1).backward(g_rows @ w.data.reshape(3, -1))
+    np.testing.assert_allclose(gx, x.grad, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------- max_pool2d convention
+
+
+@pytest.mark.parametrize("convention", OPS["max_pool2d"].conventions, ids=lambda c: c.rule)
+def test_max_pool2d_conventions(convention):
+    out, res = OPS["max_pool2d"].forward(*convention.args, **convention.attrs)
+    (gx,) = OPS["max_pool2d"].vjp(convention.g, res, **convention.attrs)
+    np.testing.assert_array_equal(gx, convention.expected[0])
+
+
+def test_max_pool2d_all_equal_window_routes_to_the_top_left():
+    x = tc.Tensor(np.zeros((1, 1, 3, 3)), requires_grad=True)
+    tc.ops.max_pool2d(x, pool_size=3).backward(np.full((1, 1, 1, 1), 2.0, dtype=np.float32))
+    expected = np.zeros((3, 3))
+    expected[0, 0] = 2.0
+    np.testing.assert_array_equal(x.grad[0, 0], expected)
+
+
+def test_max_pool2d_tie_between_rows_prefers_the_earlier_row_over_the_earlier_column():
+    # (0,1) and (1,0) tie: row-major order picks (0,1), a column-first scan would pick (1,0)
+    x = tc.Tensor(np.array([[[[0.0, 5.0], [5.0, 1.0]]]]), requires_grad=True)
+    tc.ops.max_pool2d(x).backward(np.ones((1, 1, 1, 1), dtype=np.float32))
+    np.testing.assert_array_equal(x.grad[0, 0], [[0.0, 1.0], [0.0, 0.0]])
+
+
+def test_max_pool2d_stride_defaults_to_pool_size_and_drops_the_remainder():
+    x = np.arange(7 * 7, dtype=np.float32).reshape(1, 1, 7, 7)
+    out = tc.ops.max_pool2d(x, pool_size=3).data
+    np.testing.assert_array_equal(out[0, 0], [[16, 19], [37, 40]])
+
+
+def test_max_pool2d_overlapping_windows_add_up_on_a_shared_maximum():
+    x = tc.Tensor(np.array([[[[0.0, 9.0, 0.0, 0.0]]]]), requires_grad=True)
+    tc.ops.max_pool2d(x, pool_size=(1, 2), stride=1).backward(np.array([[[[1.0, 2.0, 4.0]]]], dtype=np.float32))
+    # windows [0, 9], [9, 0], [0, 0]: the 9 collects 1 + 2, the all-zero window routes to its first
+    np.testing.assert_array_equal(x.grad[0, 0], [[0.0, 3.0, 4.0, 0.0]])
+
+
+# ---------------------------------------------------------------------------- bad input
+
+
+def _image(*shape):
+    return np.zeros(shape, dtype=np.float32)
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        pytest.param(lambda: tc.ops.conv2d(_image(3, 8, 8), _image(4, 3, 3, 3), _image(4)), ["conv2d", "4-D", "(3, 8, 8)"], id='conv2d: 3-D input'),
+        pytest.param(lambda: tc.ops.conv2d(_image(2, 3, 8, 8), _image(4, 1, 3, 3), _image(4)), ["conv2d", "3 channels", "(2, 3, 8, 8)", "(4, 1, 3, 3)"], id='conv2d: channel mismatch'),
+        pytest.param(lambda: tc.ops.conv2d(_image(2, 1, 4, 4), _image(4, 1, 7, 7), _image(4), padding=1), ["conv2d", "7x7", "padded input 6x6", "(2, 1, 4, 4)"], id='conv2d: kernel larger than padded input'),
+        pytest.param(lambda: tc.ops.conv2d(_image(2, 1, 4, 4), _image(4, 1, 3, 3), _image(4), stride=0), ["conv2d", "stride", "positive", "0"], id='conv2d: stride 0'),
+        pytest.param(lambda: tc.ops.conv2d(_image(2, 1, 4, 4), _image(4, 1, 3, 3), _image(4), stride=(1, -2)), ["conv2d", "stride", "(1, -2)"], id='conv2d: negative stride'),
+        pytest.param(lambda: tc.ops.conv2d(_image(2, 1, 4, 4), _image(4, 1, 3, 3), _image(4), padding=-1), ["conv2d", "padding", "non-negative"], id='conv2d: negative padding'),
+        pytest.param(lambda: tc.ops.conv2d(_image(2, 1, 4, 4), _image(4, 1, 3, 3), _image(3)), ["conv2d", "bias", "(4,)", "(3,)"], id='conv2d: bias shape'),
+        pytest.param(lambda: tc.ops.conv2d(_image(2, 1, 4, 4), _image(4, 3, 3), _image(4)), ["conv2d", "w", "(4, 3, 3)"], id='conv2d: 3-D weight'),
+        pytest.param(lambda: tc.ops.conv2d(_image(2, 1, 4, 4), _image(4, 1, 3, 3), _image(4), stride=1.5), ["conv2d", "stride", "1.5"], id='conv2d: float stride'),
+        pytest.param(lambda: tc.ops.max_pool2d(_image(2, 3, 5)), ["max_pool2d", "4-D", "(2, 3, 5)"], id='max_pool2d: 3-D input'),
+        pytest.param(lambda: tc.ops.max_pool2d(_image(2, 3, 1, 5)), ["max_pool2d", "pool 2x2", "1x5", "(2, 3, 1, 5)"], id='max_pool2d: pool does not fit'),
+        pytest.param(lambda: tc.ops.max_pool2d(_image(2, 3, 4, 4), pool_size=2, stride=0), ["max_pool2d", "stride", "0"], id='max_pool2d: stride 0'),
+        pytest.param(lambda: tc.ops.max_pool2d(_image(2, 3, 4, 4), pool_size=0), ["max_pool2d", "pool_size", "0"], id='max_pool2d: pool_size 0'),
+        pytest.param(lambda: tc.ops.max_pool2d(tc.Tensor(_image(1, 1, 4, 4)), 2), ["max_pool2d", "keywords", "pool_size="], id="max_pool2d: pool_size passed positionally"),
+        pytest.param(lambda: tc.ops.im2col(_image(1, 1, 2, 2), kernel_size=3), ["im2col", "3x3", "2x2", "(1, 1, 2, 2)"], id='im2col: kernel larger than input'),
+        pytest.param(lambda: tc.ops.im2patches(_image(1, 2, 2), kernel_size=1), ["im2patches", "4-D", "(1, 2, 2)"], id='im2patches: 3-D input'),
+    ],
+)
+def test_bad_input_names_the_op_and_the_shapes(call, words):
+    with pytest.raises(OpError) as info:
+        call()
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_conv_ops_are_registered_through_the_default_plugin():
+    for name in ("conv2d", "max_pool2d", "im2col", "im2patches"):
+        assert tc.get_op(name) is OPS[name]
