@@ -118,6 +118,35 @@ def test_threaded_batches_give_the_serial_result(op, sample, threaded):
             np.testing.assert_allclose(cot, want[i], rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("channels", [1, 8], ids=["one gemm per image", "one gemm for the batch"])
+@pytest.mark.parametrize("needs", [(False, True, True), (True, False, False), (False, False, True)])
+def test_conv2d_vjp_computes_only_the_cotangents_asked_for(needs, channels):
+    rng = np.random.default_rng(7)
+    args = (rng.standard_normal((3, channels, 6, 6)), rng.standard_normal((4, channels, 3, 3)), rng.standard_normal(4))
+    out, res = OPS["conv2d"].forward(*args, padding=1)
+    g = rng.standard_normal(out.shape)
+    full = OPS["conv2d"].vjp(g, res, padding=1)
+    partial = OPS["conv2d"].vjp(g, res, padding=1, needs=needs)
+    for wanted, whole, part in zip(needs, full, partial):
+        if wanted:
+            np.testing.assert_allclose(part, whole, rtol=1e-12)
+        else:
+            assert part is None
+
+
+def test_a_first_layer_gets_weight_gradients_without_an_input_gradient():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 1, 5, 5)).astype(np.float32)
+    w = tc.Tensor(rng.standard_normal((3, 1, 3, 3)), requires_grad=True)
+    b = tc.Tensor(np.zeros(3), requires_grad=True)
+    g = rng.standard_normal((2, 3, 5, 5)).astype(np.float32)
+    tc.ops.conv2d(x, w, b, padding=1).backward(g)
+    _, res = OPS["conv2d"].forward(x, w.data, b.data, padding=1)
+    _, gw, gb = OPS["conv2d"].vjp(g, res, padding=1)
+    np.testing.assert_allclose(w.grad, gw, rtol=1e-6)
+    np.testing.assert_allclose(b.grad, gb, rtol=1e-6)
+
+
 # ---------------------------------------------------------------------------- layouts
 
 

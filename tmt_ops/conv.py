@@ -122,33 +122,41 @@ def conv2d(x, w, b, stride=1, padding=0):
 
 
 @conv2d.defvjp
-def conv2d_vjp(g, res, stride=1, padding=0):
+def conv2d_vjp(g, res, stride=1, padding=0, needs=(True, True, True)):
     cols, w, x_shape = res
+    need_x, need_w, need_b = needs  # a first layer's images need no gradient: half its backward
     o, c, kh, kw = w.shape
     k, n, positions = cols.shape
     w2d = w.reshape(o, k)
     g3 = g.reshape(n, o, positions)
-    gb = g3.sum(axis=(0, 2))  # d out/d b[o] = 1 at every (n, oh, ow)
+    gb = g3.sum(axis=(0, 2)) if need_b else None  # d out/d b[o] = 1 at every (n, oh, ow)
+    gw = g_cols = None
     if k < _PER_IMAGE_BELOW:
-        g_cols = np.empty_like(cols)
+        g_cols = np.empty_like(cols) if need_x else None
         gw_parts = {}  # by first image: summed in a fixed order, the result never varies
 
         def per_image(start, stop):
             images = slice(start, stop)
-            gw_parts[start] = (g3[images] @ cols[:, images].transpose(1, 2, 0)).sum(axis=0)  # dW = Σₙ Gₙ colsₙᵀ
-            np.matmul(w2d.T, g3[images], out=g_cols[:, images].transpose(1, 0, 2))  # dcolsₙ = Wᵀ Gₙ
+            if need_w:  # dW = Σₙ Gₙ colsₙᵀ
+                gw_parts[start] = (g3[images] @ cols[:, images].transpose(1, 2, 0)).sum(axis=0)
+            if need_x:  # dcolsₙ = Wᵀ Gₙ
+                np.matmul(w2d.T, g3[images], out=g_cols[:, images].transpose(1, 0, 2))
 
         over_batch(n, cols.size, per_image)
-        gw = sum(gw_parts[start] for start in sorted(gw_parts))
+        if need_w:
+            gw = sum(gw_parts[start] for start in sorted(gw_parts))
     else:
         g_t = np.ascontiguousarray(g3.transpose(1, 0, 2)).reshape(o, n * positions)
-        gw = (cols.reshape(k, -1) @ g_t.T).T  # dW = G colsᵀ = (cols Gᵀ)ᵀ, the faster BLAS order
-        g_cols = w2d.T @ g_t  # dcols = Wᵀ G
-    # col2im: each column entry's cotangent flows back to the input position it was read from
-    oh, ow = g.shape[2:]
-    per_window = g_cols.reshape(c, kh, kw, n, oh, ow).transpose(3, 0, 1, 2, 4, 5)
-    gx = add_windows(per_window, x_shape, as_pair(stride), as_pair(padding))
-    return gx, gw.reshape(w.shape), gb
+        if need_w:
+            gw = (cols.reshape(k, -1) @ g_t.T).T  # dW = G colsᵀ = (cols Gᵀ)ᵀ, the faster BLAS order
+        if need_x:
+            g_cols = w2d.T @ g_t  # dcols = Wᵀ G
+    gx = None
+    if need_x:  # col2im: each column entry's cotangent flows back to the position it read
+        oh, ow = g.shape[2:]
+        per_window = g_cols.reshape(c, kh, kw, n, oh, ow).transpose(3, 0, 1, 2, 4, 5)
+        gx = add_windows(per_window, x_shape, as_pair(stride), as_pair(padding))
+    return gx, None if gw is None else gw.reshape(w.shape), gb
 
 
 # ---------------------------------------------------------------------------- max_pool2d
