@@ -29,7 +29,7 @@ SKIP = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist", "wan
 
 BROKEN_PYPROJECT = """
     [build-system]
-    requires = ["setuptools>=68"]
+    requires = ["setuptools>=77"]
     build-backend = "setuptools.build_meta"
 
     [project]
