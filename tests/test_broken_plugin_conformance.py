@@ -19,9 +19,10 @@ FLIP_SIGN = (
     "return (g * _sigmoid(x),)  # d log(1+eˣ)/dx",
     "return (-g * _sigmoid(x),)  # d log(1+eˣ)/dx",
 )
-NO_BROADCAST = (
-    '"extra.maximum",\n    broadcasts=True,',
-    '"extra.maximum",\n    broadcasts=False,',  # the engine no longer sums the cotangents back
+NO_BROADCAST = (  # maximum only (minimum comes from the same factory and stays sound)
+    'maximum = _selection_op("maximum", np.maximum, np.greater)  # 1 for the larger input\n',
+    'maximum = _selection_op("maximum", np.maximum, np.greater)\n'
+    "maximum.broadcasts = False  # the engine no longer sums the cotangents back\n",
 )
 
 

@@ -19,12 +19,7 @@ from tmt_data.download import download_verified
 
 pytestmark = pytest.mark.network
 
-NAMES = {
-    "train_images": "train-images-idx3-ubyte.gz",
-    "train_labels": "train-labels-idx1-ubyte.gz",
-    "test_images": "t10k-images-idx3-ubyte.gz",
-    "test_labels": "t10k-labels-idx1-ubyte.gz",
-}
+NAMES = mnist_module.FILE_NAMES  # the published gzip file name of each role
 COUNTS = (30, 10)
 
 

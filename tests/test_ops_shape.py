@@ -9,43 +9,10 @@ import pytest
 import tmt_core as tc
 from tmt_core.errors import OpError
 
+from gradcheck import assert_vjp_leaves_its_inputs_alone, assert_vjp_matches_finite_differences, sample_params
+
 SHAPE_OPS = ("reshape", "transpose", "pad", "stack", "concatenate", "getitem")
-
-
-def finite_difference_vjp(op, arrays, attrs, g, eps=1e-6):
-    """d<g, op(*arrays)>/d(array) for every array, by central differences in float64."""
-
-    def objective(xs):
-        return float(np.sum(g * op.forward(*xs, **attrs)[0]))
-
-    arrays = [np.array(a, dtype=np.float64) for a in arrays]  # 0-d samples may be np.float64
-    grads = []
-    for i, array in enumerate(arrays):
-        grad = np.zeros_like(array)
-        for idx in np.ndindex(array.shape):
-            shifted = [np.array(a) for a in arrays]
-            shifted[i][idx] = array[idx] + eps
-            up = objective(shifted)
-            shifted[i][idx] = array[idx] - eps
-            grad[idx] = (up - objective(shifted)) / (2 * eps)
-        grads.append(grad)
-    return grads
-
-
-def tmt_vjp(op, arrays, attrs, g):
-    """The same gradients through tmt: tensors, dispatch, the engine and the op's vjp."""
-    inputs = [tc.Tensor(a, requires_grad=True, dtype=np.float64) for a in arrays]
-    op(*inputs, **attrs).backward(g)
-    return [t.grad for t in inputs]
-
-
-def samples_of(names):
-    return [
-        pytest.param(op, sample, id=f"{name}-{sample.describe()}")
-        for name in names
-        for op in [tc.ops[name]]
-        for sample in op.sample_list(np.random.default_rng(0))
-    ]
+CASES = sample_params(tc.ops[name] for name in SHAPE_OPS)
 
 
 def grad_of(x, f, g=None):
@@ -58,39 +25,20 @@ def grad_of(x, f, g=None):
 # ---------------------------------------------------------------------------- every sample
 
 
-@pytest.mark.parametrize("op, sample", samples_of(SHAPE_OPS))
+@pytest.mark.parametrize("op, sample", CASES)
 def test_forward_matches_numpy(op, sample):
     out = op(*[tc.Tensor(a, dtype=np.float64) for a in sample.args], **sample.attrs)
     np.testing.assert_array_equal(out.data, op.reference(*sample.args, **sample.attrs))
 
 
-@pytest.mark.parametrize("op, sample", samples_of(SHAPE_OPS))
+@pytest.mark.parametrize("op, sample", CASES)
 def test_gradient_matches_finite_differences(op, sample):
-    out = op.forward(*sample.args, **sample.attrs)[0]
-    g = np.random.default_rng(1).standard_normal(np.shape(out))
-    expected = finite_difference_vjp(op, sample.args, sample.attrs, g)
-    got = tmt_vjp(op, sample.args, sample.attrs, g)
-    assert len(got) == len(sample.args)
-    for got_one, want in zip(got, expected):
-        np.testing.assert_allclose(got_one, want, rtol=1e-6, atol=1e-8)
+    assert_vjp_matches_finite_differences(op, sample.args, sample.attrs, np.random.default_rng(1))
 
 
-@pytest.mark.parametrize("op, sample", samples_of(SHAPE_OPS))
+@pytest.mark.parametrize("op, sample", CASES)
 def test_vjp_returns_fresh_arrays_and_mutates_nothing(op, sample):
-    args = [np.array(a) for a in sample.args]
-    out, residuals = op.forward(*args, **sample.attrs)
-    g = np.random.default_rng(2).standard_normal(np.shape(out))
-    g_before = g.copy()
-    cots = op.vjp(g, residuals, **sample.attrs)
-    assert len(cots) == len(args)
-    for i, cot in enumerate(cots):
-        assert cot.shape == args[i].shape and cot.dtype == args[i].dtype
-        assert not np.shares_memory(cot, g), "a cotangent is a view of the incoming g"
-        for other in cots[i + 1 :]:
-            assert not np.shares_memory(cot, other), "two cotangents share memory"
-    np.testing.assert_array_equal(g, g_before)
-    for arg, original in zip(args, sample.args):
-        np.testing.assert_array_equal(arg, original)
+    assert_vjp_leaves_its_inputs_alone(op, sample.args, sample.attrs, np.random.default_rng(2))
 
 
 def test_reshape_and_transpose_cotangents_are_copies_even_when_a_view_would_do():

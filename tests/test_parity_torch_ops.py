@@ -26,10 +26,24 @@ def _both(array, requires_grad=True):
     return tc.Tensor(array, requires_grad=requires_grad), torch.tensor(array, requires_grad=requires_grad)
 
 
-def _backward_both(ours, theirs, rng):
+def _backward_both(ours, theirs, rng=None):
+    """The same cotangent into both: a random one from ``rng``, else the default (1 for a loss)."""
+    if rng is None:
+        ours.backward()
+        theirs.backward()
+        return
     g = rng.standard_normal(ours.shape).astype(np.float32)
     ours.backward(g)
     theirs.backward(torch.from_numpy(g))
+
+
+def _assert_agree(ours, theirs, inputs, rng=None):
+    """The same value; then, after the same backward, the same gradient for each input given as
+    a (tmt tensor, torch tensor) pair."""
+    _close(ours.data, theirs)
+    _backward_both(ours, theirs, rng)
+    for mine, torch_one in inputs:
+        _close(mine.grad, torch_one.grad)
 
 
 # ---------------------------------------------------------------------------- conv and pooling
@@ -54,10 +68,7 @@ def test_conv2d(x_shape, w_shape, stride, padding):
     b, tb = _both(rng.standard_normal(o))
     ours = tc.ops.conv2d(x, w, b, stride=stride, padding=padding)
     theirs = F.conv2d(tx, tw, tb, stride=stride, padding=padding)
-    _close(ours.data, theirs)
-    _backward_both(ours, theirs, rng)
-    for mine, torch_one in ((x, tx), (w, tw), (b, tb)):
-        _close(mine.grad, torch_one.grad)
+    _assert_agree(ours, theirs, [(x, tx), (w, tw), (b, tb)], rng)
 
 
 POOL_CASES = [
@@ -93,9 +104,7 @@ def test_softmax_family(name, shape, axis):
     x, tx = _both(rng.standard_normal(shape) * 4)
     ours = getattr(tc.ops, name)(x, axis=axis)
     theirs = getattr(F, name)(tx, dim=axis)
-    _close(ours.data, theirs)
-    _backward_both(ours, theirs, rng)
-    _close(x.grad, tx.grad)
+    _assert_agree(ours, theirs, [(x, tx)], rng)
 
 
 @pytest.mark.parametrize("target_kind", ["labels", "one-hot", "probabilities"])
@@ -111,10 +120,7 @@ def test_cross_entropy(target_kind):
         t_target = torch.from_numpy(target)
     ours = tc.ops.cross_entropy(logits, target)
     theirs = F.cross_entropy(t_logits, t_target)
-    _close(ours.data, theirs)
-    ours.backward()
-    theirs.backward()
-    _close(logits.grad, t_logits.grad)
+    _assert_agree(ours, theirs, [(logits, t_logits)])
 
 
 def test_mse():
@@ -122,11 +128,7 @@ def test_mse():
     pred, t_pred = _both(rng.standard_normal((8, 3)))
     target, t_target = _both(rng.standard_normal((8, 3)))
     ours, theirs = tc.ops.mse(pred, target), F.mse_loss(t_pred, t_target)
-    _close(ours.data, theirs)
-    ours.backward()
-    theirs.backward()
-    _close(pred.grad, t_pred.grad)
-    _close(target.grad, t_target.grad)
+    _assert_agree(ours, theirs, [(pred, t_pred), (target, t_target)])
 
 
 @pytest.mark.parametrize("edges", [False, True], ids=["interior", "p at 0 and 1"])
@@ -141,10 +143,7 @@ def test_binary_cross_entropy(edges):
     target, t_target = _both(t_data)
     ours = tc.ops.binary_cross_entropy(p, target)
     theirs = F.binary_cross_entropy(t_p, t_target)
-    _close(ours.data, theirs)
-    ours.backward()
-    theirs.backward()
-    _close(p.grad, t_p.grad)
+    _assert_agree(ours, theirs, [(p, t_p)])
     # d/dtarget at p in {0, 1}: tmt differentiates its clamped logs (finite, see the loss
     # module's convention) where PyTorch returns ±inf; everywhere else they agree.
     rows = slice(1, None) if edges else slice(None)
@@ -161,8 +160,4 @@ def test_binary_cross_entropy_with_logits():
     target, t_target = _both(rng.uniform(0, 1, (6, 4)))
     ours = tc.ops.binary_cross_entropy_with_logits(z, target)
     theirs = F.binary_cross_entropy_with_logits(t_z, t_target)
-    _close(ours.data, theirs)
-    ours.backward()
-    theirs.backward()
-    _close(z.grad, t_z.grad)
-    _close(target.grad, t_target.grad)
+    _assert_agree(ours, theirs, [(z, t_z), (target, t_target)])

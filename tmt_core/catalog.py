@@ -11,9 +11,26 @@ from typing import Any, Callable, Generic, Iterator, TypeVar
 from . import plugins
 from .errors import NotFoundError, RegistrationError
 
-__all__ = ["Catalog", "Entry"]
+__all__ = ["Catalog", "Entry", "subclass_of"]
 
 T = TypeVar("T")
+
+
+def subclass_of(base: type[T], kind: str) -> Callable[[Any, str, plugins.PluginInfo], type[T]]:
+    """A catalog's ``validate`` for registered classes: each must subclass ``base``. The error
+    names the ``kind``, the name, the plugin and ``base`` as users import it (its top-level
+    package, e.g. ``tmt_optim.Optimizer``)."""
+    public_name = f"{base.__module__.partition('.')[0]}.{base.__qualname__}"
+
+    def validate(value: Any, name: str, provider: plugins.PluginInfo) -> type[T]:
+        if not (isinstance(value, type) and issubclass(value, base)):
+            raise RegistrationError(
+                f"{kind} {name!r} from plugin {provider.label}: expected a subclass of "
+                f"{public_name}, got {value!r}"
+            )
+        return value
+
+    return validate
 
 
 @dataclass(frozen=True)

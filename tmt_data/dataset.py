@@ -1,4 +1,4 @@
-"""An IDX dataset as the registered, callable object behind ``load_mnist`` and friends: finds
+"""An IDX dataset as the registered, callable object that ``load_mnist`` and friends are: finds
 its files (:mod:`tmt_data.sources`) and turns them into training arrays."""
 
 from __future__ import annotations
@@ -99,6 +99,21 @@ class IdxDataset:
         download: bool = True,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> LoadedDataset:
+        """``(X_train, y_train, X_test, y_test)``, as ``load_mnist()`` / ``load_fashion_mnist()``.
+
+        Inputs are float32 in [0, 1], ``(N, H*W)`` or, with ``flatten=False``, ``(N, 1, H, W)``;
+        labels are int64, or float32 ``(N, num_classes)`` with ``one_hot=True``. The files are
+        looked for in ``data_dir`` (or ``$TMT_DATA_DIR/<name>``), the cache (``$TMT_CACHE_DIR``
+        or ``~/.cache/tmt``), the Debian package where one ships the dataset
+        (``/usr/share/datasets/fashion-mnist``: no network needed), Keras' cache in
+        ``~/.keras/datasets``, then downloaded from ``mirrors`` (or the spec's ``mirrors_env``,
+        e.g. ``$TMT_MNIST_MIRRORS``) unless ``download=False``. The result's ``source`` says
+        which one was used::
+
+            >>> X_train, y_train, X_test, y_test = data = load_mnist()   # doctest: +SKIP
+            >>> X_train.shape, y_train.dtype, str(data.source)            # doctest: +SKIP
+            ((60000, 784), dtype('int64'), 'cache: /home/me/.cache/tmt/mnist (SHA-256 verified)')
+        """
         sources = self.sources(data_dir=data_dir, cache_dir=cache_dir, mirrors=mirrors,
                                download=download, timeout=timeout)
         raw, origin = find_dataset(self.spec, sources)

@@ -10,37 +10,40 @@ one in the Fashion-MNIST README and whose SHA-256 is the one below.
 
 from __future__ import annotations
 
-import os
-
-from .dataset import IdxDataset, LoadedDataset
-from .download import DEFAULT_TIMEOUT
+from .dataset import IdxDataset
 from .spec import IdxDatasetSpec, IdxFile
 
 __all__ = ["MNIST", "FASHION_MNIST", "MNIST_SPEC", "FASHION_MNIST_SPEC", "load_mnist",
            "load_fashion_mnist"]
 
+# Both datasets publish their four files under MNIST's names.
+FILE_NAMES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+
+
+def _published(**files: tuple[str, int]) -> dict[str, IdxFile]:
+    """``role=(SHA-256, size in bytes)`` -> the IdxFile of that role under its published name."""
+    return {role: IdxFile(FILE_NAMES[role], sha256, size) for role, (sha256, size) in files.items()}
+
+
 MNIST_SPEC = IdxDatasetSpec(
     name="mnist",
     description="handwritten digits 0-9, 28x28 grayscale, 60,000 train / 10,000 test",
     homepage="http://yann.lecun.com/exdb/mnist/",
-    files={
+    files=_published(
         # MD5 f68b3c2dcbeaaa9fbdd348bbdeb94873
-        "train_images": IdxFile("train-images-idx3-ubyte.gz",
-                                "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-                                9_912_422),
+        train_images=("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9_912_422),
         # MD5 d53e105ee54ea40749a09fcbcd1e9432
-        "train_labels": IdxFile("train-labels-idx1-ubyte.gz",
-                                "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-                                28_881),
+        train_labels=("3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28_881),
         # MD5 9fb629c4189551a2d022fa330f9573f3
-        "test_images": IdxFile("t10k-images-idx3-ubyte.gz",
-                               "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-                               1_648_877),
+        test_images=("8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1_648_877),
         # MD5 ec29112dd5afa0611ce80d1b7f02629c
-        "test_labels": IdxFile("t10k-labels-idx1-ubyte.gz",
-                               "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-                               4_542),
-    },
+        test_labels=("f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4_542),
+    ),
     mirrors=(
         "https://ossci-datasets.s3.amazonaws.com/mnist/",  # torchvision's mirror
         "https://storage.googleapis.com/cvdf-datasets/mnist/",  # TensorFlow's mirror
@@ -60,24 +63,16 @@ FASHION_MNIST_SPEC = IdxDatasetSpec(
     name="fashion-mnist",
     description="Zalando's clothing images, 10 classes, 28x28 grayscale, 60,000 / 10,000",
     homepage="https://github.com/zalandoresearch/fashion-mnist",
-    files={
+    files=_published(
         # MD5 8d4fb7e6c68d591d4c3dfef9ec88bf0d
-        "train_images": IdxFile("train-images-idx3-ubyte.gz",
-                                "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-                                26_421_880),
+        train_images=("3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84", 26_421_880),
         # MD5 25c81989df183df01b3e8a0aad5dffbe
-        "train_labels": IdxFile("train-labels-idx1-ubyte.gz",
-                                "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-                                29_515),
+        train_labels=("a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845", 29_515),
         # MD5 bef4ecab320f06d8554ea6380940ec79
-        "test_images": IdxFile("t10k-images-idx3-ubyte.gz",
-                               "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-                               4_422_102),
+        test_images=("346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073", 4_422_102),
         # MD5 bb300cfdad3c16e7a12a480ee83cd310
-        "test_labels": IdxFile("t10k-labels-idx1-ubyte.gz",
-                               "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
-                               5_148),
-    },
+        test_labels=("67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5", 5_148),
+    ),
     mirrors=(
         "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",  # Zalando's own
         "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
@@ -95,50 +90,7 @@ MNIST = IdxDataset(MNIST_SPEC)
 FASHION_MNIST = IdxDataset(FASHION_MNIST_SPEC)
 
 
-def load_mnist(
-    *,
-    one_hot: bool = False,
-    flatten: bool = True,
-    data_dir: str | os.PathLike[str] | None = None,
-    cache_dir: str | os.PathLike[str] | None = None,
-    mirrors: list[str] | tuple[str, ...] | None = None,
-    download: bool = True,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> LoadedDataset:
-    """MNIST as ``X_train, y_train, X_test, y_test``.
-
-    Inputs are float32 in [0, 1], ``(N, 784)`` or, with ``flatten=False``, ``(N, 1, 28, 28)``;
-    labels are int64, or float32 ``(N, 10)`` with ``one_hot=True``. The files are looked for
-    in ``data_dir`` (or ``$TMT_DATA_DIR/mnist``), the cache (``$TMT_CACHE_DIR`` or
-    ``~/.cache/tmt``), Keras' ``~/.keras/datasets/mnist.npz``, then downloaded from
-    ``mirrors`` (or ``$TMT_MNIST_MIRRORS``) unless ``download=False``. The result's
-    ``source`` says which one was used::
-
-        >>> X_train, y_train, X_test, y_test = data = load_mnist()   # doctest: +SKIP
-        >>> X_train.shape, y_train.dtype, str(data.source)            # doctest: +SKIP
-        ((60000, 784), dtype('int64'), 'cache: /home/me/.cache/tmt/mnist (SHA-256 verified)')
-    """
-    return MNIST(one_hot=one_hot, flatten=flatten, data_dir=data_dir, cache_dir=cache_dir,
-                 mirrors=mirrors, download=download, timeout=timeout)
-
-
-def load_fashion_mnist(
-    *,
-    one_hot: bool = False,
-    flatten: bool = True,
-    data_dir: str | os.PathLike[str] | None = None,
-    cache_dir: str | os.PathLike[str] | None = None,
-    mirrors: list[str] | tuple[str, ...] | None = None,
-    download: bool = True,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> LoadedDataset:
-    """Fashion-MNIST, with the same options and result as :func:`load_mnist`.
-
-    Sources: ``data_dir`` (or ``$TMT_DATA_DIR/fashion-mnist``), the cache, Debian's
-    ``/usr/share/datasets/fashion-mnist`` (``apt-get install dataset-fashion-mnist``, no
-    network needed), Keras' ``~/.keras/datasets/fashion-mnist/``, then the mirrors (or
-    ``$TMT_FASHION_MNIST_MIRRORS``).
-    """
-    return FASHION_MNIST(one_hot=one_hot, flatten=flatten, data_dir=data_dir,
-                         cache_dir=cache_dir, mirrors=mirrors, download=download,
-                         timeout=timeout)
+# The loaders are the registered dataset objects themselves: one signature and one
+# description of the options and sources, on IdxDataset.__call__.
+load_mnist = MNIST
+load_fashion_mnist = FASHION_MNIST

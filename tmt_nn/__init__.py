@@ -50,23 +50,9 @@ __all__ = [
     "Tanh",
     "Sigmoid",
     "Dropout",
-    # functional API
+    # the functional API's modules (its functions are added below)
     "functional",
     "init",
-    "conv2d",
-    "im2col",
-    "im2patches",
-    "max_pool2d",
-    "softmax",
-    "log_softmax",
-    "sigmoid",
-    "relu",
-    "tanh",
-    "cross_entropy",
-    "mse",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "dropout",
     # training
     "fit",
     "evaluate",
@@ -81,3 +67,6 @@ __all__ = [
     "NonFiniteLossError",
     "ReporterWarning",
 ]
+
+# Every function of the functional API, as imported above (type checkers follow this form).
+__all__ += functional.__all__

@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from tmt_core import Tensor, plugins
-from tmt_core.catalog import Catalog
-from tmt_core.errors import RegistrationError
+from tmt_core.catalog import Catalog, subclass_of
 
 from . import hookspecs
 from .adam import Adam, AdamW
@@ -34,16 +33,9 @@ __all__ = [
 plugins.add_hookspecs(hookspecs)
 
 
-def _validate(value: Any, name: str, provider: plugins.PluginInfo) -> type[Optimizer]:
-    if not (isinstance(value, type) and issubclass(value, Optimizer)):
-        raise RegistrationError(
-            f"optimizer {name!r} from plugin {provider.label}: expected a subclass of "
-            f"tmt_optim.Optimizer, got {value!r}"
-        )
-    return value
-
-
-OPTIMIZERS: Catalog[type[Optimizer]] = Catalog("optimizer", "register_optimizers", validate=_validate)
+OPTIMIZERS: Catalog[type[Optimizer]] = Catalog(
+    "optimizer", "register_optimizers", validate=subclass_of(Optimizer, "optimizer")
+)
 
 
 def get_optimizer(name: str) -> type[Optimizer]:

@@ -31,6 +31,7 @@ class Adam(Optimizer):
     name = "adam"
     hyperparameter_names = ("lr", "betas", "eps", "weight_decay")
     decoupled_weight_decay = False
+    default_weight_decay = 0.0  # what weight_decay=None (left out) means; AdamW's is 1e-2
 
     def __init__(
         self,
@@ -38,9 +39,11 @@ class Adam(Optimizer):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float | None = None,
     ) -> None:
         label = type(self).__name__
+        if weight_decay is None:
+            weight_decay = self.default_weight_decay
         for key, value in (("lr", lr), ("eps", eps), ("weight_decay", weight_decay)):
             if not value >= 0:
                 raise OptimizerError(f"{label}: {key} must be >= 0, got {value!r}")
@@ -91,13 +94,4 @@ class AdamW(Adam):
 
     name = "adamw"
     decoupled_weight_decay = True
-
-    def __init__(
-        self,
-        params: Iterable[Tensor],
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 1e-2,
-    ) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    default_weight_decay = 1e-2

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 from typing import Any
+
+from .rows import print_rows
 
 __all__ = ["CATALOGS", "load_catalog", "load_all_catalogs", "add_parser"]
 
@@ -78,12 +79,11 @@ def run(args: argparse.Namespace) -> int:
         for entry in catalog.entries()
         if args.plugin in (None, entry.provider.name, entry.provider.distribution)
     ]
-    if args.format == "json":
-        print(json.dumps(rows, indent=2))
-        return 0
-    width = max((len(row[kind]) for row in rows), default=len(kind))
-    for row in rows:
-        source = f" ({row['distribution']} {row['version']})" if row["distribution"] else ""
-        text = f"{row[kind]:<{width}}  {row['plugin']}{source}"
-        print(f"{text}  {row['description']}" if row["description"] else text)
+    print_rows(rows, args.format, kind, _provider_and_summary)
     return 0
+
+
+def _provider_and_summary(row: dict[str, Any]) -> str:
+    source = f" ({row['distribution']} {row['version']})" if row["distribution"] else ""
+    text = f"{row['plugin']}{source}"
+    return f"{text}  {row['description']}" if row["description"] else text

@@ -4,10 +4,11 @@ NAME`` (find or download a dataset, verify it, print where it is)."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Any
+
+from .rows import print_rows
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -57,12 +58,7 @@ def run_list(args: argparse.Namespace) -> int:
          "plugin": entry.provider.name, "distribution": entry.provider.distribution}
         for entry in DATASETS.entries()
     ]
-    if args.format == "json":
-        print(json.dumps(rows, indent=2))
-        return 0
-    width = max((len(row["dataset"]) for row in rows), default=7)
-    for row in rows:
-        print(f"{row['dataset']:<{width}}  {row['where']}")
+    print_rows(rows, args.format, "dataset", lambda row: row["where"])
     return 0
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
+
+from .rows import print_rows
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,10 +23,5 @@ def run(args: argparse.Namespace) -> int:
         for e in OPS.entries()
         if args.plugin in (None, e.provider.name, e.provider.distribution)
     ]
-    if args.format == "json":
-        print(json.dumps(rows, indent=2))
-        return 0
-    width = max((len(r["op"]) for r in rows), default=2)
-    for r in rows:
-        print(f"{r['op']:<{width}}  {r['plugin']} ({r['distribution']} {r['version']})")
+    print_rows(rows, args.format, "op", lambda r: f"{r['plugin']} ({r['distribution']} {r['version']})")
     return 0

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from tmt_core import plugins
-from tmt_core.catalog import Catalog
-from tmt_core.errors import RegistrationError, TmtError
+from tmt_core.catalog import Catalog, subclass_of
+from tmt_core.errors import TmtError
 
 from .base import Reporter
 
 __all__ = ["REPORTERS", "get_reporter"]
 
 
-def _validate(value: Any, name: str, provider: plugins.PluginInfo) -> type[Reporter]:
-    if not (isinstance(value, type) and issubclass(value, Reporter)):
-        raise RegistrationError(
-            f"reporter {name!r} from plugin {provider.label}: expected a subclass of "
-            f"tmt_nn.Reporter, got {value!r}"
-        )
-    return value
-
-
-REPORTERS: Catalog[type[Reporter]] = Catalog("reporter", "register_reporters", validate=_validate)
+REPORTERS: Catalog[type[Reporter]] = Catalog(
+    "reporter", "register_reporters", validate=subclass_of(Reporter, "reporter")
+)
 
 
 def get_reporter(name: str, /, **options: Any) -> Reporter:

@@ -167,40 +167,32 @@ def _choose(g, wins, ties):
     return np.where(ties, g * 0.5, np.where(wins, g, 0.0))
 
 
-@defop(
-    "extra.maximum",
-    broadcasts=True,
-    samples=binary_samples(),
-    reference=np.maximum,
-    conventions=[_tie_convention("maximum")],
-)
-def maximum(a, b):
-    return np.maximum(a, b), (a, b)
+def _selection_op(name, select, beats):
+    """``extra.<name>(a, b)``: ``select`` elementwise, where ``beats(x, y)`` says x is chosen
+    over y. One op per choice of ``select``; the gradient follows the chosen input."""
+
+    @defop(
+        f"extra.{name}",
+        broadcasts=True,
+        samples=binary_samples(),
+        reference=select,
+        conventions=[_tie_convention(name)],
+    )
+    def forward(a, b):
+        return select(a, b), (a, b)
+
+    @forward.defvjp
+    def vjp(g, res):
+        a, b = res
+        ties = a == b
+        # d select(a, b)/da = 1 where a is chosen, ½ at a tie, 0 elsewhere; the same for b
+        return _choose(g, beats(a, b), ties), _choose(g, beats(b, a), ties)
+
+    return forward
 
 
-@maximum.defvjp
-def maximum_vjp(g, res):
-    a, b = res
-    ties = a == b
-    return _choose(g, a > b, ties), _choose(g, b > a, ties)  # 1 for the larger input, ½ each at a tie
-
-
-@defop(
-    "extra.minimum",
-    broadcasts=True,
-    samples=binary_samples(),
-    reference=np.minimum,
-    conventions=[_tie_convention("minimum")],
-)
-def minimum(a, b):
-    return np.minimum(a, b), (a, b)
-
-
-@minimum.defvjp
-def minimum_vjp(g, res):
-    a, b = res
-    ties = a == b
-    return _choose(g, a < b, ties), _choose(g, b < a, ties)  # 1 for the smaller input, ½ each at a tie
+maximum = _selection_op("maximum", np.maximum, np.greater)  # 1 for the larger input
+minimum = _selection_op("minimum", np.minimum, np.less)  # 1 for the smaller input
 
 
 # ---------------------------------------------------------------------------- registration
