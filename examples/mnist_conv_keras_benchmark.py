@@ -11,6 +11,7 @@ once, at the end), so Keras' first epoch, which also traces its graph, does not 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import sys
@@ -75,26 +76,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="The same CNN in tmt and in Keras, timed.")
     parser.add_argument("--dataset", choices=LOADERS, default="mnist")
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate, both sides")
     parser.add_argument("--reporter", default="progress", help="tmt's reporters, comma-separated")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
     try:
-        data = LOADERS[args.dataset](flatten=False)  # (N, 1, 28, 28) float32, int labels
+        X_train, y_train, X_test, y_test = data = LOADERS[args.dataset](flatten=False)  # (N, 1, 28, 28)
     except DataNotFoundError as error:
         sys.exit(str(error))
-    print(f"{args.dataset}: {len(data[0])} training and {len(data[2])} test images, from {data.source}")
-    print(f"{args.epochs} epoch(s), batch size {args.batch_size}, Adam lr={args.lr}")
+    print(f"{args.dataset}: {len(X_train)} training and {len(X_test)} test images, from {data.source}")
+    mean, std = X_train.mean(), X_train.std()  # standardised as in mnist_conv.py, for both
+    data = ((X_train - mean) / std, y_train, (X_test - mean) / std, y_test)
+    print(f"{args.epochs} epoch(s), batch size {args.batch_size}, Adam lr={args.lr}, standardised inputs")
 
-    results = {"tmt": train_tmt(data, args)}
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # less of TensorFlow's start-up chatter
-    try:
-        import tensorflow  # noqa: F401  (only asks whether it is there)
-    except ImportError:
+    has_keras = importlib.util.find_spec("tensorflow") is not None
+    if not has_keras:
         print(KERAS_HINT)
-    else:
+    results = {"tmt": train_tmt(data, args)}
+    if has_keras:
         results["Keras"] = train_keras(data, args)
 
     print(f"\n{'':14}" + "".join(f"{name:>10}" for name in results))

@@ -35,8 +35,11 @@ import numpy as np
 
 from tmt_core.extend import Convention, OpError, Sample, defop, hookimpl
 
+from ._allocator import tune_allocator
 from ._parallel import over_batch
 from ._windows import add_windows, as_pair, check_image, output_size, pad, pair, windows
+
+tune_allocator()  # a CNN step frees and reallocates the same large buffers: reuse them
 
 # ---------------------------------------------------------------------------- conv2d
 
