@@ -133,8 +133,7 @@ class Catalog(Generic[T]):
         table = self._table()
         message = f"no {self.kind} named {name!r}"
         close = difflib.get_close_matches(str(name), list(table), n=5, cutoff=0.5)
-        if close:
-            message += f"; did you mean {', '.join(close)}?"
+        message += f"; did you mean {', '.join(close)}?" if close else "."
         available = sorted(table)
         if len(available) <= 30:
             message += f" Available: {', '.join(available) or '(none)'}."

@@ -146,6 +146,10 @@ def _checked(node: Node, index: int, parent: Tensor, cot: Any, g: np.ndarray) ->
     an error naming the op, the input and both shapes."""
     op = node.op
     shape, dtype = parent.data.shape, parent.data.dtype
+    if isinstance(cot, np.generic):  # NumPy returns scalars for 0-d arithmetic
+        cot = np.asarray(cot)
+        if cot.shape == shape and cot.dtype is dtype:
+            return cot
     if cot is not None and type(cot) is np.ndarray and op.broadcasts and cot.dtype is dtype:
         try:  # the common slow path (a bias): sum back without formatting any message
             return unbroadcast(cot, shape)
