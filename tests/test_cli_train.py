@@ -135,3 +135,32 @@ def test_help_names_every_option(capsys) -> None:
     for option in ("--model", "--dataset", "--epochs", "--batch-size", "--optimizer", "--lr",
                    "--reporter", "--save", "--seed"):
         assert option in out
+
+
+def test_ctrl_c_during_training_saves_the_last_good_weights(tiny_data, tmp_path, capsys, monkeypatch) -> None:
+
+    def interrupted_fit(model, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("tmt_nn.fit", interrupted_fit)
+    saved = tmp_path / "model.npz"
+    code = main(["train", "--dataset", "fashion-mnist", "--epochs", "2", "--reporter", "",
+                 "--save", str(saved)])
+    captured = capsys.readouterr()
+    assert code == 130 and "tmt: interrupted" in captured.err
+    assert f"interrupted: the last good weights are saved to {saved}" in captured.out
+    build_model("mlp", (784,), 10).load(saved)  # a complete, loadable file
+
+
+def test_a_tmt_error_is_one_line_not_a_traceback(tiny_data, capsys, monkeypatch) -> None:
+    from tmt_core import TmtError
+
+    def failing_fit(*args, **kwargs):
+        raise TmtError("plugin broken (broken 0.1) failed to load: ImportError")
+
+    monkeypatch.setattr("tmt_nn.fit", failing_fit)
+    code = main(["train", "--dataset", "fashion-mnist", "--epochs", "1", "--reporter", ""])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.strip() == "tmt: error: plugin broken (broken 0.1) failed to load: ImportError"
+

@@ -182,6 +182,15 @@ def test_save_and_load_round_trip(tmp_path):
     assert sorted(np.load(path).files) == sorted(source.state_dict())  # a plain .npz
 
 
+def test_saved_file_has_the_usual_permissions(tmp_path):
+    mask = os.umask(0o022)
+    try:
+        path = small_network().save(tmp_path / "model.npz")
+    finally:
+        os.umask(mask)
+    assert (path.stat().st_mode & 0o777) == 0o644  # not mkstemp's private 0600
+
+
 def test_save_writes_exactly_the_path_given(tmp_path):
     small_network().save(tmp_path / "weights.bin")
     assert os.listdir(tmp_path) == ["weights.bin"]

@@ -36,11 +36,16 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from tmt_core.errors import TmtError
+
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("tmt: interrupted", file=sys.stderr)
         return 130
+    except TmtError as exc:  # e.g. TMT_STRICT_PLUGINS=1 and a plugin failed: one line
+        print(f"tmt: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -92,9 +92,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"model: {args.model}, {model.num_parameters():,} parameters; optimizer: "
           f"{args.optimizer} {options or '(its defaults)'}")
 
-    fit(model, "cross_entropy", optimizer, (X_train, y_train), epochs=args.epochs,
-        batch_size=args.batch_size, validation_data=(X_test, y_test), reporters=reporters,
-        seed=args.seed)
+    try:
+        fit(model, "cross_entropy", optimizer, (X_train, y_train), epochs=args.epochs,
+            batch_size=args.batch_size, validation_data=(X_test, y_test), reporters=reporters,
+            seed=args.seed)
+    except KeyboardInterrupt:
+        if args.save:  # fit left the last good weights in place: keep them
+            print(f"interrupted: the last good weights are saved to {model.save(args.save)}")
+        raise
     accuracy = evaluate(model, X_test, y_test)["accuracy"]
     print(f"test accuracy: {accuracy:.4f}")
     if args.save:
