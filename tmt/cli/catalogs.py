@@ -59,8 +59,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _summary(value: Any) -> str:
-    doc = getattr(value, "__doc__", None) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+    """The docstring's first paragraph on one line (a first line may end mid-sentence)."""
+    doc = (getattr(value, "__doc__", None) or "").strip()
+    return " ".join(doc.split("\n\n")[0].split())
 
 
 def run(args: argparse.Namespace) -> int:

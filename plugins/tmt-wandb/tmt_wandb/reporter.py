@@ -12,6 +12,8 @@ import contextlib
 import sys
 from typing import Any
 
+from tqdm import tqdm
+
 from tmt_nn import Reporter
 
 __all__ = ["WandbReporter", "EXIT_CODES"]
@@ -133,7 +135,8 @@ class WandbReporter(Reporter):
 
     def _switch_off(self, reason: str) -> None:
         one_line = " ".join(reason.split())  # wandb's errors (pydantic's) span several lines
-        print(f"tmt: reporter wandb: {one_line}; reporter off for this run", file=sys.stderr)
+        # tqdm.write: on a terminal the line goes above the progress bars, not through them
+        tqdm.write(f"tmt: reporter wandb: {one_line}; reporter off for this run", file=sys.stderr)
         return None
 
 
