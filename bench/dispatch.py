@@ -32,11 +32,8 @@ def best_us_per_op(fn: Callable[[], object]) -> float:
     return min(runs) * 1e6 / OPS_PER_ITER
 
 
-def tmt_figures() -> dict[str, float]:
-    import tmt_core
-
-    a, b, c = (tmt_core.Tensor(np.ones(4, np.float32), requires_grad=True) for _ in range(3))
-    g = tmt_core.Tensor(np.ones(4, np.float32))
+def figures(a, b, c, g, leaf) -> dict[str, float]:
+    """The three figures for one framework: its tensors support the same operators."""
 
     def forward() -> object:
         return a * b + c
@@ -45,8 +42,7 @@ def tmt_figures() -> dict[str, float]:
         a.grad = b.grad = c.grad = None
         (a * b + c).backward(g)
 
-    x = tmt_core.Tensor(np.float32(1.0), requires_grad=True)
-    y = x
+    y = leaf
     for _ in range(CHAIN):
         y = y * 1.0
     start = time.perf_counter()
@@ -57,6 +53,14 @@ def tmt_figures() -> dict[str, float]:
         "fwd_bwd_us_per_op": best_us_per_op(forward_backward),
         "chain_backward_s": chain_s,
     }
+
+
+def tmt_figures() -> dict[str, float]:
+    import tmt_core
+
+    a, b, c = (tmt_core.Tensor(np.ones(4, np.float32), requires_grad=True) for _ in range(3))
+    leaf = tmt_core.Tensor(np.float32(1.0), requires_grad=True)
+    return figures(a, b, c, tmt_core.Tensor(np.ones(4, np.float32)), leaf)
 
 
 def torch_figures() -> dict[str, float] | None:
@@ -66,28 +70,8 @@ def torch_figures() -> dict[str, float] | None:
         return None
     torch.set_num_threads(2)
     a, b, c = (torch.ones(4, requires_grad=True) for _ in range(3))
-    g = torch.ones(4)
-
-    def forward() -> object:
-        return a * b + c
-
-    def forward_backward() -> None:
-        a.grad = b.grad = c.grad = None
-        (a * b + c).backward(g)
-
-    x = torch.tensor(1.0, requires_grad=True)
-    y = x
-    for _ in range(CHAIN):
-        y = y * 1.0
-    start = time.perf_counter()
-    y.backward()
-    chain_s = time.perf_counter() - start
-    return {
-        "fwd_us_per_op": best_us_per_op(forward),
-        "fwd_bwd_us_per_op": best_us_per_op(forward_backward),
-        "chain_backward_s": chain_s,
-        "version": torch.__version__,
-    }
+    leaf = torch.tensor(1.0, requires_grad=True)
+    return {**figures(a, b, c, torch.ones(4), leaf), "version": torch.__version__}
 
 
 def main() -> int:

@@ -1,14 +1,12 @@
 """Saving and loading named arrays as ``.npz``, atomically.
 
-The file is written to a temporary file in the same folder, flushed to disk, then moved over
-the destination with ``os.replace`` (atomic on POSIX and Windows): a crash or Ctrl-C midway
-leaves either no file or the previous one intact, never a half-written archive.
+Written through :func:`tmt_nn.files.atomic_write`: a crash or Ctrl-C midway leaves either no
+file or the previous one intact, never a half-written archive.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Mapping
@@ -16,33 +14,16 @@ from typing import Mapping
 import numpy as np
 
 from .errors import StateDictError
+from .files import atomic_write
 
 __all__ = ["save_arrays", "load_arrays"]
 
 
 def save_arrays(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> Path:
     """Write ``arrays`` to ``path`` (exactly that name: no ``.npz`` is appended)."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            _write_npz(handle, arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a saved model is not secret
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    with atomic_write(path) as handle:
+        _write_npz(handle, arrays)
+    return Path(path)
 
 
 def _write_npz(handle: object, arrays: Mapping[str, np.ndarray]) -> None:

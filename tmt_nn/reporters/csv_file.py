@@ -10,11 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
+from ..files import atomic_write, fresh_run_path
 from .base import Reporter
 
 __all__ = ["CSVReporter"]
@@ -32,7 +31,7 @@ class CSVReporter(Reporter):
         self.columns: list[str] = ["epoch"]
 
     def on_train_begin(self, *, config: dict[str, Any]) -> None:
-        self.path = Path(self.requested) if self.requested is not None else _fresh_path()
+        self.path = Path(self.requested) if self.requested is not None else fresh_run_path(".csv")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.rows, self.columns = [], ["epoch"]
         self._write()
@@ -52,21 +51,5 @@ class CSVReporter(Reporter):
         writer = csv.DictWriter(text, fieldnames=self.columns, restval="", lineterminator="\n")
         writer.writeheader()
         writer.writerows(self.rows)
-        descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text.getvalue())
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-
-
-def _fresh_path() -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = Path("runs") / f"{stamp}.csv"
-    counter = 1
-    while path.exists():
-        path = Path("runs") / f"{stamp}-{counter}.csv"
-        counter += 1
-    return path
+        with atomic_write(self.path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text.getvalue())

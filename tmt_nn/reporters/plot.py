@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
+from ..files import atomic_write, fresh_run_path
 from .base import Reporter
 
 __all__ = ["PlotReporter"]
@@ -51,7 +50,7 @@ class PlotReporter(Reporter):
             self.enabled = False
             print(f"plot: matplotlib is not installed, no training curves ({INSTALL_HINT})", file=sys.stderr)
             return
-        self.path = Path(self.requested) if self.requested is not None else _fresh_path()
+        self.path = Path(self.requested) if self.requested is not None else fresh_run_path(".png")
 
     def on_epoch_end(self, *, epoch: int, metrics: dict[str, float]) -> None:
         if self.enabled:
@@ -83,23 +82,5 @@ def write_curves(path: Path, epochs: list[int], metrics: list[dict[str, float]])
         axes.grid(alpha=0.3)
         if axes.lines:
             axes.legend()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Saved beside the target and renamed over it: an interrupted save never leaves half a PNG.
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            figure.savefig(handle, format="png", dpi=100)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _fresh_path() -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = Path("runs") / f"{stamp}.png"
-    counter = 1
-    while path.exists():
-        path = Path("runs") / f"{stamp}-{counter}.png"
-        counter += 1
-    return path
+    with atomic_write(path) as handle:  # an interrupted save never leaves half a PNG
+        figure.savefig(handle, format="png", dpi=100)
