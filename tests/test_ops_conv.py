@@ -59,9 +59,10 @@ def test_nothing_is_mutated_and_cotangents_do_not_alias(op, sample):
 
 @pytest.fixture
 def threaded(monkeypatch):
-    """Split even the tiny sample batches across three threads (as a big batch would be)."""
+    """Split even the tiny sample batches and matmuls across three threads (as big ones are)."""
     monkeypatch.setenv("TMT_NUM_THREADS", "3")
     monkeypatch.setattr(_parallel, "_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(_parallel, "_MIN_MATMUL", 0)
     monkeypatch.setattr(_parallel, "_WORKERS", _parallel._Workers())
 
 

@@ -1,18 +1,24 @@
-"""Split one big elementwise pass over the batch axis and run the pieces on every core (private).
+"""One pool of threads for the heavy passes of the ops: copies, elementwise passes, matmuls
+(private).
 
 NumPy runs a ufunc or a copy on one core, but it releases the GIL while doing so: two threads
-working on disjoint slices of the same arrays really run at once. BLAS already uses every core
-for the matmuls; this helper does the same for the copies and slice-adds around them (col2im,
-pooling), which is what PyTorch does with its own thread pool.
+working on disjoint slices of the same arrays really run at once. :func:`over_batch` splits
+one big pass over the batch axis and runs the pieces on every core, which is what PyTorch does
+with its intra-op thread pool:
 
     def task(start, stop):                 # must only write rows start:stop of its outputs
         out[start:stop] = np.maximum(a[start:stop], b[start:stop])
 
     over_batch(len(out), out.size, task)
 
+The matmuls go through the same pool (:func:`matmul`): while tmt runs threads of its own,
+NumPy's OpenBLAS is set to one thread, because its idle threads spin on the cores tmt's
+threads want (``_blas`` says why and how). Where that cannot be done (not OpenBLAS, not
+Linux), BLAS keeps its own threads and :func:`matmul` is plain ``a @ b``.
+
 Small passes (under ``_MIN_ELEMENTS``) stay on the calling thread: handing work to a thread
 costs tens of microseconds. ``TMT_NUM_THREADS`` sets the thread count (default: one per core,
-at most 8; 1 turns this off).
+at most 8); ``TMT_NUM_THREADS=1`` turns tmt's threads off and leaves BLAS's threads alone.
 """
 
 from __future__ import annotations
@@ -21,7 +27,12 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
+import numpy as np
+
+from ._blas import single_threaded
+
 _MIN_ELEMENTS = 1 << 17  # below ~128k elements a pass takes < 0.1 ms: not worth a hand-off
+_MIN_MATMUL = 1 << 24  # multiply-adds; below ~16M a matmul takes < 0.2 ms on one core
 
 
 def _threads() -> int:
@@ -34,17 +45,20 @@ def _threads() -> int:
 
 class _Workers:
     """One pool per process: a child of ``fork`` gets a fresh pool (the parent's threads do
-    not exist in the child)."""
+    not exist in the child). Created on first use, which is also when BLAS is set to one
+    thread."""
 
     def __init__(self) -> None:
         self.pid = -1
         self.pool: ThreadPoolExecutor | None = None
         self.count = 1
+        self.splits_matmuls = False
 
     def get(self) -> tuple[ThreadPoolExecutor | None, int]:
         if self.pid != os.getpid():
             self.pid, self.count = os.getpid(), _threads()
             self.pool = ThreadPoolExecutor(self.count - 1, "tmt-ops") if self.count > 1 else None
+            self.splits_matmuls = self.pool is not None and single_threaded()
         return self.pool, self.count
 
 
@@ -64,3 +78,36 @@ def over_batch(length: int, elements: int, task: Callable[[int, int], None]) -> 
     task(bounds[0], bounds[1])
     for future in pending:
         future.result()  # re-raises an exception from the worker
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for 2-D a (M, K) and b (K, N), split over the threads when it is big: by
+    rows or columns of the result, or, when K dominates, by K with the partial products
+    summed in a fixed order (the result does not depend on which thread finished first)."""
+    (m, k), n = a.shape, b.shape[1]
+    _WORKERS.get()
+    if not _WORKERS.splits_matmuls or m * n * k < _MIN_MATMUL:
+        return a @ b
+    if k > 4 * max(m, n):  # e.g. a weight gradient summed over a whole batch of positions
+        partial = {}
+
+        def products(start, stop):
+            partial[start] = a[:, start:stop] @ b[start:stop]
+
+        over_batch(k, _MIN_ELEMENTS, products)
+        return sum(partial[start] for start in sorted(partial))
+    out = np.empty((m, n), dtype=np.result_type(a, b))
+    if n >= m:
+        over_batch(n, _MIN_ELEMENTS, lambda start, stop: np.matmul(a, b[:, start:stop], out=out[:, start:stop]))
+    else:
+        over_batch(m, _MIN_ELEMENTS, lambda start, stop: np.matmul(a[start:stop], b, out=out[start:stop]))
+    return out
+
+
+def elementwise(function: Callable[..., np.ndarray], out: np.ndarray, *inputs: np.ndarray) -> np.ndarray:
+    """``function(*inputs, out)`` for inputs of out's shape (no broadcasting), split over
+    the threads by the first axis when it is big."""
+    if out.ndim == 0:
+        return function(*inputs, out)
+    over_batch(len(out), out.size, lambda start, stop: function(*(x[start:stop] for x in inputs), out[start:stop]))
+    return out

@@ -20,6 +20,8 @@ from tmt_core.extend import (
     unary_samples,
 )
 
+from . import _parallel as parallel
+
 # ---------------------------------------------------------------------------- binary operators
 
 
@@ -101,6 +103,8 @@ def _matmul_samples(rng):
     xfail={"broadcasting.scalar": "matmul takes no 0-d operand (NumPy raises; use mul)"},
 )
 def matmul(a, b):
+    if a.ndim == 2 and b.ndim == 2:  # a layer: big ones are split over the cores
+        return parallel.matmul(a, b), (a, b)
     return a @ b, (a, b)
 
 
@@ -110,7 +114,7 @@ def matmul_vjp(g, res, needs=(True, True)):
     if a.ndim == 1 and b.ndim == 1:
         return g * b, g * a  # dot product
     if a.ndim == 2 and b.ndim == 2:  # the layer case; skip what nobody needs (input images)
-        return (g @ b.T if needs[0] else None), (a.T @ g if needs[1] else None)
+        return (parallel.matmul(g, b.T) if needs[0] else None), (parallel.matmul(a.T, g) if needs[1] else None)
     # Treat vectors as matrices: a (k,) as (1,k), b (k,) as (k,1), then dA = G Bᵀ, dB = Aᵀ G.
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
@@ -224,13 +228,21 @@ def sigmoid_vjp(g, out):
     conventions=[Convention((np.array([-1.0, 0.0, 2.0]),), np.ones(3), (np.array([0.0, 0.0, 1.0]),), rule="relu'(0) = 0")],
 )
 def relu(x):
-    out = np.maximum(x, 0)
+    out = parallel.elementwise(_relu_into, np.empty_like(x), x)
     return out, out
 
 
 @relu.defvjp
 def relu_vjp(g, out):
-    return (g * (out > 0),)  # 1 where x > 0, else 0 (relu'(0) = 0)
+    return (parallel.elementwise(_relu_grad_into, np.empty_like(g), g, out),)
+
+
+def _relu_into(x, out):
+    return np.maximum(x, 0, out=out)
+
+
+def _relu_grad_into(g, y, out):
+    return np.multiply(g, y > 0, out=out)  # g·1[x > 0]: relu'(0) = 0
 
 
 def _clip_samples(rng):

@@ -36,7 +36,8 @@ import numpy as np
 from tmt_core.extend import Convention, OpError, Sample, defop, hookimpl
 
 from ._allocator import tune_allocator
-from ._parallel import over_batch
+from ._parallel import matmul, over_batch
+from ._columns import Columns
 from ._windows import add_windows, as_pair, check_image, output_size, pad, pair, windows
 
 tune_allocator()  # a CNN step frees and reallocates the same large buffers: reuse them
@@ -86,6 +87,9 @@ def _conv_samples(rng):
         Sample(n((2, 3, 6, 6)), n((4, 3, 3, 3)), n(4), padding=1, name="same padding", jacobian=False),
         Sample(n((2, 2, 7, 7)), n((3, 2, 3, 3)), n(3), stride=3, name="stride 3 leaves a remainder", jacobian=False),
         Sample(n((2, 4, 5, 5)), n((3, 4, 3, 3)), n(3), stride=2, padding=1, name="C*kh*kw >= 32: one gemm for the batch", jacobian=False),
+        Sample(n((2, 4, 5, 5)), n((3, 4, 3, 3)), n(3), padding=1, name="C*kh*kw >= 32, stride 1: shifted rows", jacobian=False),
+        Sample(n((2, 8, 4, 6)), n((3, 8, 2, 3)), n(3), padding=(0, 1), name="shifted rows, 2x3 kernel, padding (0,1)", jacobian=False),
+        Sample(n((2, 32, 3, 3)), n((4, 32, 1, 1)), n(4), name="shifted rows, 1x1 kernel", jacobian=False),
     ]
 
 
@@ -99,92 +103,66 @@ _PER_IMAGE_BELOW = 32
 @defop("conv2d", samples=_conv_samples, reference=_conv_reference, rtol=1e-4, atol=1e-5)
 def conv2d(x, w, b, stride=1, padding=0):
     """2-D cross-correlation (PyTorch's conv2d): x (N, C, H, W), w (O, C, kh, kw), b (O,)
-    -> (N, O, OH, OW). im2col through a strided view, then matmul."""
+    -> (N, O, OH, OW). im2col (``_columns.Columns``), then matmul."""
     s, p, (oh, ow) = _conv_geometry(x, w, b, stride, padding)
     o, c, kh, kw = w.shape
     n, k = x.shape[0], c * kh * kw
-    # cols[(c, i, j), n, (oh, ow)] = padded[n, c, oh*sh + i, ow*sw + j]: the one copy. Both
-    # matmul strategies below read it as plain 2-D blocks (BLAS-ready, no further copy).
-    view = windows(pad(x, p), (kh, kw), s).transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, OH, OW)
-    cols6 = np.empty(view.shape, dtype=x.dtype)
-    cols = cols6.reshape(k, n, oh * ow)
-    w2d = w.reshape(o, k)
-    out = np.empty((n, o, oh * ow), dtype=np.result_type(x, w))
+    per_image = k < _PER_IMAGE_BELOW
+    geometry = Columns(x.shape, (kh, kw), s, p, (oh, ow), shifted_rows=not per_image)
+    w2d = np.ascontiguousarray(w.reshape(o, k))  # one BLAS path whatever the layout of w
+    out = np.empty((n, o, oh, ow), dtype=np.result_type(x, w))
 
-    def im2col_images(start, stop):
-        cols6[:, :, :, start:stop] = view[:, :, :, start:stop]
-        if k < _PER_IMAGE_BELOW:  # one small gemm per image, straight into NCHW
-            np.matmul(w2d, cols[:, start:stop].transpose(1, 0, 2), out=out[start:stop])
-            out[start:stop] += b[:, None]
+    def per_image_gemms(cols, start, stop):  # one small gemm per image, straight into NCHW
+        np.matmul(w2d, cols[:, :, :, start:stop].reshape(k, stop - start, -1).transpose(1, 0, 2), out=out[start:stop].reshape(stop - start, o, -1))
+        out[start:stop] += b[:, None, None]
 
-    over_batch(n, cols.size, im2col_images)
-    if k >= _PER_IMAGE_BELOW:  # one gemm for the batch, then to NCHW and + bias in one pass
-        out_t = (w2d @ cols.reshape(k, -1)).reshape(o, n, oh * ow)
-        np.add(out_t.transpose(1, 0, 2), b[:, None], out=out)
-    return out.reshape(n, o, oh, ow), (cols, w, x.shape)
+    cols = geometry.gather(x, then=per_image_gemms if per_image else None)
+    if not per_image:  # one gemm for the batch, then to NCHW and + bias in one pass
+        out_t = matmul(w2d, cols.reshape(k, -1)).reshape(o, n, oh, geometry.row)
+        np.add(out_t[..., :ow].transpose(1, 0, 2, 3), b[:, None, None], out=out)
+    return out, (cols, w, geometry)
 
 
 @conv2d.defvjp
 def conv2d_vjp(g, res, stride=1, padding=0, needs=(True, True, True)):
-    cols, w, x_shape = res
+    cols, w, geometry = res
     need_x, need_w, need_b = needs  # a first layer's images need no gradient: half its backward
     o, c, kh, kw = w.shape
-    k, n, positions = cols.shape
-    w2d = w.reshape(o, k)
-    g3 = g.reshape(n, o, positions)
-    gb = g3.sum(axis=(0, 2)) if need_b else None  # d out/d b[o] = 1 at every (n, oh, ow)
+    k, n = c * kh * kw, g.shape[0]
+    w2d = np.ascontiguousarray(w.reshape(o, k))  # one BLAS path whatever the layout of w
+    gb = g.sum(axis=(0, 2, 3)) if need_b else None  # d out/d b[o] = 1 at every (n, oh, ow)
     gw = g_cols = None
     if k < _PER_IMAGE_BELOW:
+        cols3 = cols.reshape(k, n, -1)
+        g3 = g.reshape(n, o, -1)
         g_cols = np.empty_like(cols) if need_x else None
         gw_parts = {}  # by first image: summed in a fixed order, the result never varies
 
         def per_image(start, stop):
             images = slice(start, stop)
             if need_w:  # dW = Σₙ Gₙ colsₙᵀ
-                gw_parts[start] = (g3[images] @ cols[:, images].transpose(1, 2, 0)).sum(axis=0)
+                gw_parts[start] = (g3[images] @ cols3[:, images].transpose(1, 2, 0)).sum(axis=0)
             if need_x:  # dcolsₙ = Wᵀ Gₙ
-                np.matmul(w2d.T, g3[images], out=g_cols[:, images].transpose(1, 0, 2))
+                np.matmul(w2d.T, g3[images], out=g_cols.reshape(k, n, -1)[:, images].transpose(1, 0, 2))
 
         over_batch(n, cols.size, per_image)
         if need_w:
             gw = sum(gw_parts[start] for start in sorted(gw_parts))
     else:
-        g_t = np.ascontiguousarray(g3.transpose(1, 0, 2)).reshape(o, n * positions)
-        if need_w:
-            gw = (cols.reshape(k, -1) @ g_t.T).T  # dW = G colsᵀ = (cols Gᵀ)ᵀ, the faster BLAS order
-        if need_x:
-            g_cols = w2d.T @ g_t  # dcols = Wᵀ G
-    gx = None
-    if need_x:  # col2im: each column entry's cotangent flows back to the position it read
         oh, ow = g.shape[2:]
-        per_window = g_cols.reshape(c, kh, kw, n, oh, ow).transpose(3, 0, 1, 2, 4, 5)
-        gx = add_windows(per_window, x_shape, as_pair(stride), as_pair(padding))
+        g_t = np.empty((o, n, oh, geometry.row), dtype=g.dtype)
+        g_t[..., ow:] = 0  # the junk outputs of the shifted-rows layout got no gradient
+        g_t[..., :ow] = g.transpose(1, 0, 2, 3)
+        g_t = g_t.reshape(o, -1)
+        if need_w:
+            gw = matmul(cols.reshape(k, -1), g_t.T).T  # dW = G colsᵀ = (cols Gᵀ)ᵀ, the faster BLAS order
+        if need_x:
+            g_cols = matmul(w2d.T, g_t).reshape(cols.shape)  # dcols = Wᵀ G
+    gx = geometry.scatter(g_cols) if need_x else None  # col2im
     return gx, None if gw is None else gw.reshape(w.shape), gb
 
 
 # ---------------------------------------------------------------------------- max_pool2d
-
-
-def _sweep_max(x, axis, k, s, count, index_dtype):
-    """Running max over ``k`` offsets along ``axis`` (2 = H, 3 = W) with stride ``s``:
-    the maxima (``count`` of them along the axis) and the first offset reaching each."""
-
-    def at(offset):
-        index = [slice(None)] * 4
-        index[axis] = slice(offset, offset + s * (count - 1) + 1, s)
-        return x[tuple(index)]
-
-    best = at(0)
-    first = np.zeros(best.shape, dtype=index_dtype)
-    for offset in range(1, k):
-        candidate = at(offset)
-        wins = candidate > best  # strict: a tie keeps the earlier offset
-        best = np.maximum(best, candidate)
-        # offsets only grow, so "this offset where it wins" is a maximum (np.where is 20x slower)
-        np.maximum(first, wins * index_dtype.type(offset), out=first)
-    if k == 1:
-        best = best.copy()  # a 1-wide sweep is a view of x: outputs never alias inputs
-    return best, first
 
 
 def _pool_geometry(x, pool_size, stride):
@@ -230,59 +208,59 @@ def _pool_conventions():
     ]
 
 
-def _window_max(x, kernel, stride, out_size, index_dtype):
-    """The maximum of every window of x and the offset i*kw + j of its first maximum."""
-    (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_size
-    # max over a window = max over its rows of (max over its columns): two cheap sweeps.
-    # The first maximum in row-major order survives both (each sweep keeps its first).
-    rows = x[:, :, : sh * (oh - 1) + kh]
-    row_max, col_of = _sweep_max(rows, 3, kw, sw, ow, index_dtype)  # (N, C, rows, OW)
-    out, row_of = _sweep_max(row_max, 2, kh, sh, oh, index_dtype)  # (N, C, OH, OW)
-    # The offset: i = row_of, and j the column the first sweep kept in row i. Unsigned
-    # arithmetic picks that column: the differences may wrap around, the sum is exact
-    # (np.where / np.choose are 10x slower).
-    col_in_row = [col_of[:, :, i : i + sh * (oh - 1) + 1 : sh] for i in range(kh)]
-    argmax = row_of * index_dtype.type(kw) + col_in_row[0]
-    for i in range(1, kh):
-        argmax += (row_of == i) * (col_in_row[i] - col_in_row[0])
-    return out, argmax
+def _pool_offsets(pool_size):
+    """The (i, j) offsets inside a window in row-major order: the order ties are broken in."""
+    kh, kw = as_pair(pool_size)
+    return [(i, j) for i in range(kh) for j in range(kw)]
 
 
 @defop("max_pool2d", samples=_pool_samples, reference=_pool_reference, conventions=_pool_conventions())
 def max_pool2d(x, pool_size=2, stride=None):
     """Max over each pool_size window of x (N, C, H, W); stride defaults to pool_size."""
     kernel, stride, (oh, ow) = _pool_geometry(x, pool_size, stride)
-    index_dtype = np.min_scalar_type(kernel[0] * kernel[1] - 1)  # uint8 up to 16x16 windows
-    n, c = x.shape[:2]
-    out = np.empty((n, c, oh, ow), dtype=x.dtype)
-    argmax = np.empty((n, c, oh, ow), dtype=index_dtype)  # the residual for the vjp
+    view = windows(x, kernel, stride)  # (N, C, OH, OW, kh, kw)
+    out = np.empty(view.shape[:4], dtype=x.dtype)
+    first, *rest = _pool_offsets(kernel)
 
-    def part(start, stop):
-        out[start:stop], argmax[start:stop] = _window_max(x[start:stop], kernel, stride, (oh, ow), index_dtype)
+    def part(start, stop):  # a running maximum over the kernel offsets
+        best = out[start:stop]
+        np.copyto(best, view[start:stop, :, :, :, first[0], first[1]])
+        for i, j in rest:
+            np.maximum(best, view[start:stop, :, :, :, i, j], out=best)
 
-    over_batch(n, x.size, part)
-    return out, (argmax, x.shape)
+    over_batch(x.shape[0], x.size, part)
+    return out, (x, out)
 
 
 @max_pool2d.defvjp
 def max_pool2d_vjp(g, res, pool_size=2, stride=None):
-    argmax, x_shape = res
-    kh, kw = as_pair(pool_size)
-    sh, sw = (kh, kw) if stride is None else as_pair(stride)
-    oh, ow = g.shape[2:]
+    x, out = res
+    kernel = as_pair(pool_size)
+    (kh, kw), (sh, sw) = kernel, kernel if stride is None else as_pair(stride)
+    oh, ow = out.shape[2:]
+    view = windows(x, kernel, (sh, sw))
     disjoint = sh >= kh and sw >= kw
-    gx = np.zeros(x_shape, dtype=g.dtype)
+    tiled = (sh, sw) == (kh, kw) and x.shape[2:] == (oh * kh, ow * kw)  # each input in one window
+    gx = (np.empty if tiled else np.zeros)(x.shape, dtype=g.dtype)
+    offsets = _pool_offsets(kernel)
 
     def part(start, stop):
         images = slice(start, stop)
-        for i in range(kh):
-            for j in range(kw):
-                # d out[y, z]/d x[y*sh + i, z*sw + j] = 1 where (i, j) is the window's argmax
-                target = gx[images, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
-                if disjoint:
-                    np.multiply(g[images], argmax[images] == i * kw + j, out=target)
-                else:
-                    target += g[images] * (argmax[images] == i * kw + j)
+        seen = None  # where the window's maximum was met at an earlier offset
+        for i, j in offsets:
+            # d out[y, z]/d x[y*sh + i, z*sw + j] = 1 at the window's first maximum, else 0
+            target = gx[images, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
+            at_max = view[images, :, :, :, i, j] == out[images]
+            if seen is None:
+                seen = at_max.copy()
+            else:
+                first = at_max & ~seen  # ties later in the window get nothing
+                seen |= at_max
+                at_max = first
+            if disjoint:
+                np.multiply(g[images], at_max, out=target)
+            else:
+                target += g[images] * at_max
 
     over_batch(g.shape[0], gx.size, part)
     return (gx,)

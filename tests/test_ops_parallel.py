@@ -1,0 +1,68 @@
+"""tmt_ops' one pool of threads: matmuls and elementwise passes split over it give the
+result of the plain NumPy call, and BLAS is set to one thread only when tmt runs threads."""
+
+import numpy as np
+import pytest
+
+from tmt_ops import _blas, _parallel
+
+
+@pytest.fixture
+def three_threads(monkeypatch):
+    monkeypatch.setenv("TMT_NUM_THREADS", "3")
+    monkeypatch.setattr(_parallel, "_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(_parallel, "_MIN_MATMUL", 0)
+    monkeypatch.setattr(_parallel, "single_threaded", lambda: True)
+    monkeypatch.setattr(_parallel, "_WORKERS", _parallel._Workers())
+
+
+@pytest.mark.parametrize(
+    "m, k, n, split",
+    [(40, 7, 9, "rows"), (5, 7, 40, "columns"), (6, 200, 5, "the contraction (partial sums)")],
+)
+def test_a_split_matmul_equals_the_plain_one(three_threads, m, k, n, split):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+    got = _parallel.matmul(a, b)
+    assert _parallel._WORKERS.splits_matmuls
+    np.testing.assert_allclose(got, a @ b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(got, _parallel.matmul(a, b))  # partial sums in a fixed order
+
+
+def test_a_split_matmul_takes_transposed_views(three_threads):
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((30, 8)), rng.standard_normal((20, 8))
+    np.testing.assert_allclose(_parallel.matmul(a, b.T), a @ b.T, rtol=1e-12)
+    np.testing.assert_allclose(_parallel.matmul(a.T, a), a.T @ a, rtol=1e-12)
+
+
+def test_elementwise_writes_every_row_of_out(three_threads):
+    x = np.random.default_rng(2).standard_normal((7, 5)).astype(np.float32)
+    out = np.full_like(x, np.nan)
+    assert _parallel.elementwise(lambda a, out: np.maximum(a, 0, out=out), out, x) is out
+    np.testing.assert_array_equal(out, np.maximum(x, 0))
+
+
+def test_one_thread_leaves_blas_alone(monkeypatch):
+    monkeypatch.setenv("TMT_NUM_THREADS", "1")
+    told = []
+    monkeypatch.setattr(_parallel, "single_threaded", lambda: told.append(1) or True)
+    monkeypatch.setattr(_parallel, "_WORKERS", _parallel._Workers())
+    a = np.ones((300, 300))
+    np.testing.assert_array_equal(_parallel.matmul(a, a), a @ a)
+    assert told == [] and not _parallel._WORKERS.splits_matmuls
+
+
+def test_without_openblas_matmuls_are_not_split(monkeypatch):
+    monkeypatch.setenv("TMT_NUM_THREADS", "2")
+    monkeypatch.setattr(_blas, "_openblas_paths", lambda: [])
+    monkeypatch.setattr(_parallel, "single_threaded", _blas.single_threaded)
+    monkeypatch.setattr(_parallel, "_WORKERS", _parallel._Workers())
+    _parallel._WORKERS.get()
+    assert not _parallel._WORKERS.splits_matmuls
+
+
+def test_numpys_openblas_is_found_and_set_to_one_thread():
+    if not _blas._openblas_paths():
+        pytest.skip("NumPy here is not linked against OpenBLAS (nothing for tmt to set)")
+    assert _blas.single_threaded()

@@ -1,0 +1,52 @@
+"""Ask NumPy's OpenBLAS to run on one thread (Linux; private to ``_parallel``).
+
+After every multi-threaded matmul, OpenBLAS keeps its worker threads spinning for a while
+(about 2**28 cycles, a tenth of a second) in case more work comes. tmt's own threads, which
+split the copies and elementwise passes around the matmuls, then fight those spinning threads
+for the same cores: a W2 training step measured 33 ms that way, 25 ms with one pool of
+threads doing everything (``python bench/ops_conv.py``, ``python bench/train.py``). So when
+tmt runs threads of its own it sets OpenBLAS to one thread and splits big matmuls itself,
+as PyTorch does with its intra-op thread pool.
+
+OpenBLAS has no Python API: the library NumPy loaded is found in ``/proc/self/maps`` and its
+``set_num_threads`` called through ctypes, under whichever of the names below the build
+exports. Anything else (MKL, Accelerate, another OS) is left alone and :func:`single_threaded`
+returns False, so callers keep BLAS's own threading.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np  # noqa: F401  (NumPy loads its BLAS on import: it must be mapped first)
+
+_SETTERS = (
+    "scipy_openblas_set_num_threads64_",  # NumPy >= 2.0 wheels (scipy-openblas, ILP64)
+    "scipy_openblas_set_num_threads",
+    "openblas_set_num_threads64_",
+    "openblas_set_num_threads",  # Debian's libopenblas, older wheels
+)
+
+
+def _openblas_paths() -> list[str]:
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
+    except OSError:  # not Linux
+        return []
+    return sorted(paths)
+
+
+def single_threaded() -> bool:
+    """Set NumPy's OpenBLAS to one thread; True when it was found and told."""
+    for path in _openblas_paths():
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _SETTERS:
+            setter = getattr(library, name, None)
+            if setter is not None:
+                setter(1)
+                return True
+    return False
