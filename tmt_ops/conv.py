@@ -18,9 +18,11 @@ where OH = (H + 2*ph - kh) // sh + 1 and OW likewise (windows that do not fit ar
 as in PyTorch). ``stride``, ``padding``, ``kernel_size`` and ``pool_size`` are keyword
 attributes taking an int or an (h, w) pair: ``max_pool2d(x, pool_size=2)``.
 
-Speed: conv2d is im2col + matmul with a layout chosen so every matmul reads contiguous 2-D
-blocks; the big copies and slice-adds around the matmuls are split over the batch across
-cores (``_parallel.over_batch``), as BLAS already does for the matmuls.
+Speed: conv2d is im2col + one matmul per image (``_columns``), each thread running the
+matmuls of its own images right after copying out their columns; the input gradient of a
+stride-1 convolution adds the columns back in long contiguous runs ("shifted rows", see
+``_columns``). Every big copy, slice-add and matmul is split over the cores through one pool
+of threads (``_parallel``).
 
 Convention (max_pool2d): the gradient of each window goes to its *first* maximum in
 row-major order (smallest row, then smallest column), as in PyTorch; tied elements after
@@ -35,9 +37,9 @@ import numpy as np
 
 from tmt_core.extend import Convention, OpError, Sample, defop, hookimpl
 
+from . import _columns as columns
 from ._allocator import tune_allocator
-from ._parallel import matmul, over_batch
-from ._columns import Columns
+from ._parallel import over_batch
 from ._windows import add_windows, as_pair, check_image, output_size, pad, pair, windows
 
 tune_allocator()  # a CNN step frees and reallocates the same large buffers: reuse them
@@ -93,73 +95,42 @@ def _conv_samples(rng):
     ]
 
 
-# Below this contraction size K = C*kh*kw (a first layer: K = 9), one small gemm per image
-# beats one gemm over the whole batch: the big gemm is memory-bound there, and the two
-# (N, O, ...) <-> (O, N, ...) transposes it needs cost more than the matmul itself. Above it
-# (K = 144 at W2) the single gemm wins: BLAS runs it on every core.
-_PER_IMAGE_BELOW = 32
-
-
 @defop("conv2d", samples=_conv_samples, reference=_conv_reference, rtol=1e-4, atol=1e-5)
 def conv2d(x, w, b, stride=1, padding=0):
     """2-D cross-correlation (PyTorch's conv2d): x (N, C, H, W), w (O, C, kh, kw), b (O,)
-    -> (N, O, OH, OW). im2col (``_columns.Columns``), then matmul."""
+    -> (N, O, OH, OW). im2col, then one matmul per image, straight into NCHW."""
     s, p, (oh, ow) = _conv_geometry(x, w, b, stride, padding)
     o, c, kh, kw = w.shape
-    n, k = x.shape[0], c * kh * kw
-    per_image = k < _PER_IMAGE_BELOW
-    geometry = Columns(x.shape, (kh, kw), s, p, (oh, ow), shifted_rows=not per_image)
-    w2d = np.ascontiguousarray(w.reshape(o, k))  # one BLAS path whatever the layout of w
-    out = np.empty((n, o, oh, ow), dtype=np.result_type(x, w))
+    n = x.shape[0]
+    w2d = np.ascontiguousarray(w.reshape(o, -1))  # one BLAS path whatever the layout of w
+    out = np.empty((n, o, oh * ow), dtype=np.result_type(x, w))
 
-    def per_image_gemms(cols, start, stop):  # one small gemm per image, straight into NCHW
-        np.matmul(w2d, cols[:, :, :, start:stop].reshape(k, stop - start, -1).transpose(1, 0, 2), out=out[start:stop].reshape(stop - start, o, -1))
-        out[start:stop] += b[:, None, None]
+    def per_image(cols, start, stop):  # on each thread, while its columns are in cache
+        np.matmul(w2d, cols[:, start:stop].transpose(1, 0, 2), out=out[start:stop])  # Wcolsₙ
+        out[start:stop] += b[:, None]
 
-    cols = geometry.gather(x, then=per_image_gemms if per_image else None)
-    if not per_image:  # one gemm for the batch, then to NCHW and + bias in one pass
-        out_t = matmul(w2d, cols.reshape(k, -1)).reshape(o, n, oh, geometry.row)
-        np.add(out_t[..., :ow].transpose(1, 0, 2, 3), b[:, None, None], out=out)
-    return out, (cols, w, geometry)
+    cols = columns.gather(x, (kh, kw), s, p, then=per_image)
+    return out.reshape(n, o, oh, ow), (cols, w, x.shape)
 
 
 @conv2d.defvjp
 def conv2d_vjp(g, res, stride=1, padding=0, needs=(True, True, True)):
-    cols, w, geometry = res
+    cols, w, x_shape = res
     need_x, need_w, need_b = needs  # a first layer's images need no gradient: half its backward
-    o, c, kh, kw = w.shape
-    k, n = c * kh * kw, g.shape[0]
-    w2d = np.ascontiguousarray(w.reshape(o, k))  # one BLAS path whatever the layout of w
+    n, o = g.shape[:2]
     gb = g.sum(axis=(0, 2, 3)) if need_b else None  # d out/d b[o] = 1 at every (n, oh, ow)
-    gw = g_cols = None
-    if k < _PER_IMAGE_BELOW:
-        cols3 = cols.reshape(k, n, -1)
+    gw = None
+    if need_w:
         g3 = g.reshape(n, o, -1)
-        g_cols = np.empty_like(cols) if need_x else None
-        gw_parts = {}  # by first image: summed in a fixed order, the result never varies
+        parts = {}  # by first image: summed in a fixed order, the result never varies
 
-        def per_image(start, stop):
-            images = slice(start, stop)
-            if need_w:  # dW = Σₙ Gₙ colsₙᵀ
-                gw_parts[start] = (g3[images] @ cols3[:, images].transpose(1, 2, 0)).sum(axis=0)
-            if need_x:  # dcolsₙ = Wᵀ Gₙ
-                np.matmul(w2d.T, g3[images], out=g_cols.reshape(k, n, -1)[:, images].transpose(1, 0, 2))
+        def per_image(start, stop):  # dW = Σₙ Gₙ colsₙᵀ
+            parts[start] = (g3[start:stop] @ cols[:, start:stop].transpose(1, 2, 0)).sum(axis=0)
 
         over_batch(n, cols.size, per_image)
-        if need_w:
-            gw = sum(gw_parts[start] for start in sorted(gw_parts))
-    else:
-        oh, ow = g.shape[2:]
-        g_t = np.empty((o, n, oh, geometry.row), dtype=g.dtype)
-        g_t[..., ow:] = 0  # the junk outputs of the shifted-rows layout got no gradient
-        g_t[..., :ow] = g.transpose(1, 0, 2, 3)
-        g_t = g_t.reshape(o, -1)
-        if need_w:
-            gw = matmul(cols.reshape(k, -1), g_t.T).T  # dW = G colsᵀ = (cols Gᵀ)ᵀ, the faster BLAS order
-        if need_x:
-            g_cols = matmul(w2d.T, g_t).reshape(cols.shape)  # dcols = Wᵀ G
-    gx = geometry.scatter(g_cols) if need_x else None  # col2im
-    return gx, None if gw is None else gw.reshape(w.shape), gb
+        gw = sum(parts[start] for start in sorted(parts)).reshape(w.shape)
+    gx = columns.input_gradient(g, w, x_shape, as_pair(stride), as_pair(padding)) if need_x else None
+    return gx, gw, gb
 
 
 # ---------------------------------------------------------------------------- max_pool2d
