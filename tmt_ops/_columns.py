@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._parallel import matmul, over_batch
+from ._parallel import over_batch
 from ._windows import Pair, add_windows, pad, windows
 
 
@@ -63,19 +63,18 @@ def input_gradient(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], strid
 def _shifted_rows_col2im(g, w2d_t, x_shape, kernel, padding):
     (n, o, oh, ow), (_, c, h, w), (kh, kw), (ph, pw) = g.shape, x_shape, kernel, padding
     wp = w + 2 * pw
-    g_t = np.empty((o, n, oh, wp), dtype=g.dtype)  # G as (O, N·OH·Wp), junk positions zero
-    g_t[..., ow:] = 0
-    g_t[..., :ow] = g.transpose(1, 0, 2, 3)
-    d_cols = matmul(w2d_t, g_t.reshape(o, -1)).reshape(c, kh, kw, n, oh * wp)  # dcols = Wᵀ G
     spare = 1 if kw > 1 else 0  # the junk positions of the last kernel row run kw-1 past the end
-    total = np.zeros((n, c, h + 2 * ph + spare, wp), dtype=d_cols.dtype)
+    total = np.zeros((n, c, h + 2 * ph + spare, wp), dtype=np.result_type(g, w2d_t))
     flat = total.reshape(n, c, -1).transpose(1, 0, 2)  # (C, N, Hp·Wp): as the columns run
 
-    def add_back(start, stop):
+    def images(start, stop):  # each thread its own images, from G to col2im
+        g_t = np.zeros((o, stop - start, oh, wp), dtype=g.dtype)  # G as (O, images·OH·Wp)
+        g_t[..., :ow] = g[start:stop].transpose(1, 0, 2, 3)  # the junk positions stay 0
+        d_cols = np.dot(w2d_t, g_t.reshape(o, -1)).reshape(c, kh, kw, stop - start, oh * wp)  # Wᵀ G
         for i in range(kh):
             for j in range(kw):
                 offset = i * wp + j  # offset (i, j) read flat[offset + y*Wp + x]
-                flat[:, start:stop, offset : offset + oh * wp] += d_cols[:, i, j, start:stop]
+                flat[:, start:stop, offset : offset + oh * wp] += d_cols[:, i, j]
 
-    over_batch(n, d_cols.size, add_back)
+    over_batch(n, n * c * kh * kw * oh * wp, images)
     return total[:, :, ph : ph + h, pw : pw + w]

@@ -82,25 +82,25 @@ def over_batch(length: int, elements: int, task: Callable[[int, int], None]) -> 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for 2-D a (M, K) and b (K, N), split over the threads when it is big: by
-    rows or columns of the result, or, when K dominates, by K with the partial products
-    summed in a fixed order (the result does not depend on which thread finished first)."""
+    rows of the result, or, when K dominates, by K with the partial products summed in a
+    fixed order (the result does not depend on which thread finished first).
+
+    The pieces go through ``np.dot``, which lets go of the GIL around its BLAS call; ``@`` on
+    2-D arrays holds it (numpy/numpy#11821), so two threads' matmuls would run one by one."""
     (m, k), n = a.shape, b.shape[1]
     _WORKERS.get()
     if not _WORKERS.splits_matmuls or m * n * k < _MIN_MATMUL:
         return a @ b
-    if k > 4 * max(m, n):  # e.g. a weight gradient summed over a whole batch of positions
+    if k > 4 * max(m, n):  # e.g. a weight gradient summed over a whole batch
         partial = {}
 
         def products(start, stop):
-            partial[start] = a[:, start:stop] @ b[start:stop]
+            partial[start] = np.dot(a[:, start:stop], b[start:stop])
 
         over_batch(k, _MIN_ELEMENTS, products)
         return sum(partial[start] for start in sorted(partial))
     out = np.empty((m, n), dtype=np.result_type(a, b))
-    if n >= m:
-        over_batch(n, _MIN_ELEMENTS, lambda start, stop: np.matmul(a, b[:, start:stop], out=out[:, start:stop]))
-    else:
-        over_batch(m, _MIN_ELEMENTS, lambda start, stop: np.matmul(a[start:stop], b, out=out[start:stop]))
+    over_batch(m, _MIN_ELEMENTS, lambda start, stop: np.dot(a[start:stop], b, out=out[start:stop]))
     return out
 
 

@@ -118,17 +118,19 @@ def conv2d_vjp(g, res, stride=1, padding=0, needs=(True, True, True)):
     cols, w, x_shape = res
     need_x, need_w, need_b = needs  # a first layer's images need no gradient: half its backward
     n, o = g.shape[:2]
-    gb = g.sum(axis=(0, 2, 3)) if need_b else None  # d out/d b[o] = 1 at every (n, oh, ow)
-    gw = None
-    if need_w:
-        g3 = g.reshape(n, o, -1)
-        parts = {}  # by first image: summed in a fixed order, the result never varies
+    g3 = g.reshape(n, o, -1)
+    gw_parts, gb_parts = {}, {}  # by first image: summed in a fixed order, never varying
 
-        def per_image(start, stop):  # dW = Σₙ Gₙ colsₙᵀ
-            parts[start] = (g3[start:stop] @ cols[:, start:stop].transpose(1, 2, 0)).sum(axis=0)
+    def per_image(start, stop):
+        if need_w:  # dW = Σₙ Gₙ colsₙᵀ
+            gw_parts[start] = (g3[start:stop] @ cols[:, start:stop].transpose(1, 2, 0)).sum(axis=0)
+        if need_b:  # d out/d b[o] = 1 at every (n, oh, ow)
+            gb_parts[start] = g3[start:stop].sum(axis=(0, 2))
 
-        over_batch(n, cols.size, per_image)
-        gw = sum(parts[start] for start in sorted(parts)).reshape(w.shape)
+    if need_w or need_b:
+        over_batch(n, cols.size if need_w else g.size, per_image)
+    gw = sum(gw_parts[start] for start in sorted(gw_parts)).reshape(w.shape) if need_w else None
+    gb = sum(gb_parts[start] for start in sorted(gb_parts)) if need_b else None
     gx = columns.input_gradient(g, w, x_shape, as_pair(stride), as_pair(padding)) if need_x else None
     return gx, gw, gb
 
