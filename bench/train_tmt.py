@@ -1,4 +1,4 @@
-"""tmt worker of bench/train.py, through the seed's public API. Usage: train_tmt.py w1|w2"""
+"""tmt worker of bench/train.py, through the seed's public API. Usage: train_tmt.py w1|w2 [SEED]"""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import statistics
 import sys
 import time
 
-import numpy as np
 
 import workloads as W
 from tmt_core import Tensor, no_grad
@@ -31,24 +30,29 @@ def accuracy(model, x, y):
     return hits / len(x)
 
 
-def w1():
-    np.random.seed(0)
+def start_from(model, layers, seed):
+    """The workload's shared initial weights; tmt's Linear keeps its weight as (in, out)."""
+    for param, value in zip(model.parameters(), W.initial_weights(layers, seed)):
+        param.data[...] = value.T if value.ndim == 2 else value
+
+
+def w1(seed):
     x, y, xt, yt = W.fashion_mnist()
     x, xt = x.reshape(-1, 784), xt.reshape(-1, 784)
     model = Network([Linear(784, 128, activation="relu"), Linear(128, 64, activation="relu"),
                      Linear(64, 10)])
+    start_from(model, W.W1_LAYERS, seed)
     optimizer = SGD(model.parameters(), lr=W.W1["lr"])
     times = []
     for epoch in range(W.W1["epochs"]):
-        seconds, loss = train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), epoch))
+        seconds, loss = train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), epoch, seed))
         times.append(seconds)
-    W.emit(peer="tmt", workload=W.W1["name"], epoch_s=round(statistics.median(times[1:]), 3),
+    W.emit(peer="tmt", workload=W.W1["name"], seed=seed, epoch_s=round(statistics.median(times[1:]), 3),
            test_acc=round(accuracy(model, xt, yt), 4), final_loss=round(loss, 4),
            epoch_times=[round(t, 3) for t in times])
 
 
-def w2():
-    np.random.seed(0)
+def w2(seed):
     x, y, xt, yt = W.fashion_mnist()
     x, xt = x.reshape(-1, 1, 28, 28), xt.reshape(-1, 1, 28, 28)
     model = Network([
@@ -60,16 +64,17 @@ def w2():
         Linear(32 * 7 * 7, 128, activation="relu"),
         Linear(128, 10),
     ])
+    start_from(model, W.W2_LAYERS, seed)
     optimizer = Adam(model.parameters(), lr=W.W2["lr"])
-    train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), 1000)[:W.W2["warmup_batches"]])
+    train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), 1000, seed)[:W.W2["warmup_batches"]])
     times = []
     for epoch in range(W.W2["epochs"]):
-        seconds, loss = train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), epoch))
+        seconds, loss = train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), epoch, seed))
         times.append(seconds)
-    W.emit(peer="tmt", workload=W.W2["name"], epoch_s=round(statistics.mean(times), 3),
+    W.emit(peer="tmt", workload=W.W2["name"], seed=seed, epoch_s=round(statistics.mean(times), 3),
            test_acc=round(accuracy(model, xt, yt), 4), final_loss=round(loss, 4),
            epoch_times=[round(t, 3) for t in times])
 
 
 if __name__ == "__main__":
-    {"w1": w1, "w2": w2}[sys.argv[1]]()
+    {"w1": w1, "w2": w2}[sys.argv[1]](W.seed_argument())

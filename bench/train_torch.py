@@ -1,4 +1,4 @@
-"""PyTorch worker of bench/train.py (CPU, 2 threads). Usage: train_torch.py w1|w2"""
+"""PyTorch worker of bench/train.py (CPU, 2 threads). Usage: train_torch.py w1|w2 [SEED]"""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def train_epoch(model, optimizer, x, y, batches):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return time.perf_counter() - start, float(loss)
+    return time.perf_counter() - start, loss.item()
 
 
 def accuracy(model, x, y):
@@ -40,38 +40,45 @@ def tensors(shape):
             torch.from_numpy(xt.reshape(shape)), torch.from_numpy(yt))
 
 
-def w1():
-    torch.manual_seed(0)
+def start_from(model, layers, seed):
+    """The workload's shared initial weights (PyTorch's layouts)."""
+    with torch.no_grad():
+        for param, value in zip(model.parameters(), W.initial_weights(layers, seed)):
+            param.copy_(torch.from_numpy(value))
+
+
+def w1(seed):
     x, y, xt, yt = tensors((-1, 784))
     model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(),
                           nn.Linear(64, 10))
+    start_from(model, W.W1_LAYERS, seed)
     optimizer = torch.optim.SGD(model.parameters(), lr=W.W1["lr"])
     times = []
     for epoch in range(W.W1["epochs"]):
-        seconds, loss = train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), epoch))
+        seconds, loss = train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), epoch, seed))
         times.append(seconds)
-    W.emit(peer="torch", workload=W.W1["name"], epoch_s=round(statistics.median(times[1:]), 3),
+    W.emit(peer="torch", workload=W.W1["name"], seed=seed, epoch_s=round(statistics.median(times[1:]), 3),
            test_acc=round(accuracy(model, xt, yt), 4), final_loss=round(loss, 4),
            epoch_times=[round(t, 3) for t in times], version=torch.__version__)
 
 
-def w2():
-    torch.manual_seed(0)
+def w2(seed):
     x, y, xt, yt = tensors((-1, 1, 28, 28))
     model = nn.Sequential(
         nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+    start_from(model, W.W2_LAYERS, seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=W.W2["lr"])
-    train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), 1000)[:W.W2["warmup_batches"]])
+    train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), 1000, seed)[:W.W2["warmup_batches"]])
     times = []
     for epoch in range(W.W2["epochs"]):
-        seconds, loss = train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), epoch))
+        seconds, loss = train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), epoch, seed))
         times.append(seconds)
-    W.emit(peer="torch", workload=W.W2["name"], epoch_s=round(statistics.mean(times), 3),
+    W.emit(peer="torch", workload=W.W2["name"], seed=seed, epoch_s=round(statistics.mean(times), 3),
            test_acc=round(accuracy(model, xt, yt), 4), final_loss=round(loss, 4),
            epoch_times=[round(t, 3) for t in times], version=torch.__version__)
 
 
 if __name__ == "__main__":
-    {"w1": w1, "w2": w2}[sys.argv[1]]()
+    {"w1": w1, "w2": w2}[sys.argv[1]](W.seed_argument())

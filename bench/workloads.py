@@ -1,5 +1,6 @@
 """The training workloads of bench/train.py, shared by the tmt and PyTorch workers: data,
-shuffle order, hyper-parameters. Each worker runs in its own process and prints one JSON line."""
+shuffle order, initial weights, hyper-parameters. Each worker runs in its own process, for
+one seed, and prints one JSON line."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ DATA_DIR = os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnis
 BATCH = 128
 W1 = dict(name="W1_mlp", lr=0.1, epochs=5)  # SGD; epoch_s = median of epochs 2..5
 W2 = dict(name="W2_cnn", lr=1e-3, epochs=2, warmup_batches=20)  # Adam; mean of 2 epochs
+
+# Every layer's weight shape in PyTorch's layout (Linear: (out, in); Conv2d: (O, C, kh, kw)).
+W1_LAYERS = [(128, 784), (64, 128), (10, 64)]
+W2_LAYERS = [(16, 1, 3, 3), (32, 16, 3, 3), (128, 32 * 7 * 7), (10, 128)]
 
 
 def read_idx_gz(path: str) -> np.ndarray:
@@ -42,10 +47,27 @@ def fashion_mnist() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return x_train, y_train, x_test, y_test
 
 
-def epoch_batches(n: int, epoch: int, batch: int = BATCH, seed: int = 0) -> list[np.ndarray]:
-    """The same shuffled index batches for every framework: epoch e uses seed + e."""
-    perm = np.random.default_rng(seed + epoch).permutation(n)
+def epoch_batches(n: int, epoch: int, seed: int, batch: int = BATCH) -> list[np.ndarray]:
+    """The same shuffled index batches for every framework, one order per (seed, epoch)."""
+    perm = np.random.default_rng((seed, epoch)).permutation(n)
     return [perm[i:i + batch] for i in range(0, n, batch)]
+
+
+def initial_weights(layers: list[tuple[int, ...]], seed: int) -> list[np.ndarray]:
+    """[weight, bias, weight, bias, ...] in PyTorch's layouts, drawn from PyTorch's default
+    initialisation (both uniform on ±1/√fan_in) with one NumPy generator: both frameworks
+    start from the same weights, so their accuracies differ by arithmetic, not by the draw."""
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for shape in layers:
+        bound = 1 / np.sqrt(np.prod(shape[1:]))
+        arrays.append(rng.uniform(-bound, bound, shape).astype(np.float32))
+        arrays.append(rng.uniform(-bound, bound, shape[0]).astype(np.float32))
+    return arrays
+
+
+def seed_argument() -> int:
+    return int(sys.argv[2]) if len(sys.argv) > 2 else 0
 
 
 def peak_rss_mb() -> float:
