@@ -23,6 +23,7 @@ def three_threads(monkeypatch):
 def test_a_split_matmul_equals_the_plain_one(three_threads, m, k, n, split):
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+    _parallel.over_batch(3, 1, lambda start, stop: None)  # tmt's threads start: BLAS to one
     got = _parallel.matmul(a, b)
     assert _parallel._WORKERS.splits_matmuls
     np.testing.assert_allclose(got, a @ b, rtol=1e-12, atol=1e-12)
@@ -30,6 +31,7 @@ def test_a_split_matmul_equals_the_plain_one(three_threads, m, k, n, split):
 
 
 def test_a_split_matmul_takes_transposed_views(three_threads):
+    _parallel.over_batch(3, 1, lambda start, stop: None)
     rng = np.random.default_rng(1)
     a, b = rng.standard_normal((30, 8)), rng.standard_normal((20, 8))
     np.testing.assert_allclose(_parallel.matmul(a, b.T), a @ b.T, rtol=1e-12)
@@ -53,12 +55,24 @@ def test_one_thread_leaves_blas_alone(monkeypatch):
     assert told == [] and not _parallel._WORKERS.splits_matmuls
 
 
+def test_blas_keeps_its_threads_until_a_pass_is_split(monkeypatch):
+    monkeypatch.setenv("TMT_NUM_THREADS", "2")
+    told = []
+    monkeypatch.setattr(_parallel, "single_threaded", lambda: told.append(1) or True)
+    monkeypatch.setattr(_parallel, "_WORKERS", _parallel._Workers())
+    _parallel.over_batch(4, 10, lambda start, stop: None)  # small: stays on this thread
+    assert told == [] and not _parallel._WORKERS.splits_matmuls
+    _parallel.over_batch(4, _parallel._MIN_ELEMENTS, lambda start, stop: None)
+    _parallel.over_batch(4, _parallel._MIN_ELEMENTS, lambda start, stop: None)
+    assert told == [1] and _parallel._WORKERS.splits_matmuls  # asked once
+
+
 def test_without_openblas_matmuls_are_not_split(monkeypatch):
     monkeypatch.setenv("TMT_NUM_THREADS", "2")
     monkeypatch.setattr(_blas, "_openblas_paths", lambda: [])
     monkeypatch.setattr(_parallel, "single_threaded", _blas.single_threaded)
     monkeypatch.setattr(_parallel, "_WORKERS", _parallel._Workers())
-    _parallel._WORKERS.get()
+    _parallel.over_batch(4, _parallel._MIN_ELEMENTS, lambda start, stop: None)
     assert not _parallel._WORKERS.splits_matmuls
 
 

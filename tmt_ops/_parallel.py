@@ -11,10 +11,11 @@ with its intra-op thread pool:
 
     over_batch(len(out), out.size, task)
 
-The matmuls go through the same pool (:func:`matmul`): while tmt runs threads of its own,
-NumPy's OpenBLAS is set to one thread, because its idle threads spin on the cores tmt's
-threads want (``_blas`` says why and how). Where that cannot be done (not OpenBLAS, not
-Linux), BLAS keeps its own threads and :func:`matmul` is plain ``a @ b``.
+The matmuls go through the same pool (:func:`matmul`) once tmt's threads are in use: the first
+time a pass is big enough to split, NumPy's OpenBLAS is set to one thread, because its idle
+threads spin on the cores tmt's threads want (``_blas`` says why and how). Until then (an MLP
+whose passes are all small) and where that cannot be done (not OpenBLAS, not Linux), BLAS
+keeps its own threads and :func:`matmul` is plain ``a @ b``.
 
 Small passes (under ``_MIN_ELEMENTS``) stay on the calling thread: handing work to a thread
 costs tens of microseconds. ``TMT_NUM_THREADS`` sets the thread count (default: one per core,
@@ -45,21 +46,27 @@ def _threads() -> int:
 
 class _Workers:
     """One pool per process: a child of ``fork`` gets a fresh pool (the parent's threads do
-    not exist in the child). Created on first use, which is also when BLAS is set to one
-    thread."""
+    not exist in the child)."""
 
     def __init__(self) -> None:
         self.pid = -1
         self.pool: ThreadPoolExecutor | None = None
         self.count = 1
         self.splits_matmuls = False
+        self._asked_blas = False
 
     def get(self) -> tuple[ThreadPoolExecutor | None, int]:
         if self.pid != os.getpid():
             self.pid, self.count = os.getpid(), _threads()
             self.pool = ThreadPoolExecutor(self.count - 1, "tmt-ops") if self.count > 1 else None
-            self.splits_matmuls = self.pool is not None and single_threaded()
+            self.splits_matmuls = self._asked_blas = False
         return self.pool, self.count
+
+    def take_over_from_blas(self) -> None:
+        """Once: BLAS to one thread, and the big matmuls to this pool."""
+        if not self._asked_blas:
+            self._asked_blas = True
+            self.splits_matmuls = single_threaded()
 
 
 _WORKERS = _Workers()
@@ -73,6 +80,7 @@ def over_batch(length: int, elements: int, task: Callable[[int, int], None]) -> 
     if pool is None or count < 2 or elements < _MIN_ELEMENTS:
         task(0, length)
         return
+    _WORKERS.take_over_from_blas()
     bounds = [length * i // count for i in range(count + 1)]
     pending = [pool.submit(task, bounds[i], bounds[i + 1]) for i in range(1, count)]
     task(bounds[0], bounds[1])
