@@ -192,38 +192,49 @@ def max_pool2d(x, pool_size=2, stride=None):
     """Max over each pool_size window of x (N, C, H, W); stride defaults to pool_size."""
     kernel, stride, (oh, ow) = _pool_geometry(x, pool_size, stride)
     view = windows(x, kernel, stride)  # (N, C, OH, OW, kh, kw)
+    offsets = _pool_offsets(kernel)
+    disjoint = stride[0] >= kernel[0] and stride[1] >= kernel[1]
+    # candidates[t]: the element at offset t of every window, (N, C, OH, OW). Disjoint windows
+    # (the usual 2x2, stride 2) get them copied out once, so that the running maximum here and
+    # the comparisons in the vjp run over contiguous memory instead of every other element.
+    # Overlapping windows keep views: copies would be kh*kw times the input.
+    if disjoint:
+        candidates = np.empty((len(offsets),) + view.shape[:4], dtype=x.dtype)
+    else:
+        candidates = [view[:, :, :, :, i, j] for i, j in offsets]
     out = np.empty(view.shape[:4], dtype=x.dtype)
-    first, *rest = _pool_offsets(kernel)
 
     def part(start, stop):  # a running maximum over the kernel offsets
+        if disjoint:
+            for t, (i, j) in enumerate(offsets):
+                candidates[t, start:stop] = view[start:stop, :, :, :, i, j]
         best = out[start:stop]
-        np.copyto(best, view[start:stop, :, :, :, first[0], first[1]])
-        for i, j in rest:
-            np.maximum(best, view[start:stop, :, :, :, i, j], out=best)
+        np.copyto(best, candidates[0][start:stop])
+        for candidate in candidates[1:]:
+            np.maximum(best, candidate[start:stop], out=best)
 
     over_batch(x.shape[0], x.size, part)
-    return out, (x, out)
+    return out, (candidates, out, x.shape)
 
 
 @max_pool2d.defvjp
 def max_pool2d_vjp(g, res, pool_size=2, stride=None):
-    x, out = res
+    candidates, out, x_shape = res
     kernel = as_pair(pool_size)
     (kh, kw), (sh, sw) = kernel, kernel if stride is None else as_pair(stride)
     oh, ow = out.shape[2:]
-    view = windows(x, kernel, (sh, sw))
     disjoint = sh >= kh and sw >= kw
-    tiled = (sh, sw) == (kh, kw) and x.shape[2:] == (oh * kh, ow * kw)  # each input in one window
-    gx = (np.empty if tiled else np.zeros)(x.shape, dtype=g.dtype)
+    tiled = (sh, sw) == (kh, kw) and x_shape[2:] == (oh * kh, ow * kw)  # each input in one window
+    gx = (np.empty if tiled else np.zeros)(x_shape, dtype=g.dtype)
     offsets = _pool_offsets(kernel)
 
     def part(start, stop):
         images = slice(start, stop)
         seen = None  # where the window's maximum was met at an earlier offset
-        for i, j in offsets:
+        for (i, j), candidate in zip(offsets, candidates):
             # d out[y, z]/d x[y*sh + i, z*sw + j] = 1 at the window's first maximum, else 0
             target = gx[images, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
-            at_max = view[images, :, :, :, i, j] == out[images]
+            at_max = candidate[images] == out[images]
             if seen is None:
                 seen = at_max.copy()
             else:
