@@ -35,11 +35,14 @@ def run_worker(peer: str, workload: str, seed: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workloads", nargs="*", default=["w1", "w2"], choices=["w1", "w2"])
+    parser.add_argument("workloads", nargs="*", metavar="w1|w2", help="default: both")
     parser.add_argument("--runs", type=int, default=3, help="seeds, one process per framework each")
     args = parser.parse_args()
+    unknown = set(args.workloads) - {"w1", "w2"}
+    if unknown:  # (argparse's choices= rejects an empty list of positionals on Python 3.11)
+        parser.error(f"unknown workload(s) {sorted(unknown)}: choose w1, w2 or both")
     rows = []
-    for workload in args.workloads:
+    for workload in args.workloads or ["w1", "w2"]:
         results: dict[str, list[dict]] = {"tmt": [], "torch": []}
         for seed in range(args.runs):
             for peer in ("tmt", "torch"):

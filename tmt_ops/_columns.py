@@ -14,7 +14,7 @@ ran over the full padded width Wp (the Wp - OW extra positions get a zero cotang
 (c, i, j) of image n is *one contiguous slice* of the flattened padded image, starting at
 i*Wp + j — output (y, x) reads ``flat[i*Wp + j + y*Wp + x] = padded[y + i, x + j]`` — and
 col2im is kh*kw slice-adds over OH*Wp contiguous elements each, instead of row by row over
-OW (3x faster at W2's 14x14 images, for 14% more matmul work). One spare zero row at the
+OW (about twice as fast at W2's 14x14 images, for 14% more matmul work). One spare zero row at the
 bottom keeps the junk positions of the last kernel row inside the buffer.
 """
 

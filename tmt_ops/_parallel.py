@@ -33,7 +33,8 @@ import numpy as np
 from ._blas import single_threaded
 
 _MIN_ELEMENTS = 1 << 17  # below ~128k elements a pass takes < 0.1 ms: not worth a hand-off
-_MIN_MATMUL = 1 << 24  # multiply-adds; below ~16M a matmul takes < 0.2 ms on one core
+_MIN_MATMUL = 1 << 24  # multiply-adds; below ~16M, splitting costs more than it saves (each
+# thread packs the whole right operand: measured on the 128x784x128 matmul of an MLP layer)
 
 
 def _threads() -> int:
