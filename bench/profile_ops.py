@@ -1,0 +1,93 @@
+"""Where a training step's time goes, op by op: the forward and the vjp of every op call in
+real W1 / W2 training steps (tmt only), as milliseconds per step.
+
+    python bench/profile_ops.py w2 [--steps 100]
+
+Every registered op's forward and vjp is wrapped with a timer (keyed by op and input shape),
+the workload trains for a few warm-up steps, then ``--steps`` timed steps; what no op
+accounts for (the optimizer, fetching the batch, dispatch and the engine's bookkeeping) is
+the rest. The wall time of an op includes the threads it waits for. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import time
+
+import workloads as W
+from tmt_core import Tensor
+from tmt_core.registry import OPS
+from tmt_nn import Conv2D, Flatten, Linear, MaxPool2D, Network, cross_entropy
+from tmt_optim import SGD, Adam
+
+SECONDS: collections.Counter = collections.Counter()
+
+
+def timed(label, function, takes_needs):
+    def call(*args, **attrs):
+        start = time.perf_counter()
+        result = function(*args, **attrs)
+        SECONDS[f"{label} {getattr(args[0], 'shape', '')}"] += time.perf_counter() - start
+        return result
+
+    if takes_needs:  # keep the keyword visible: the engine asks for only the cotangents it needs
+        def call_with_needs(*args, needs=None, **attrs):
+            return call(*args, needs=needs, **attrs)
+
+        return call_with_needs
+    return call
+
+
+def time_every_op() -> None:
+    for name in list(OPS):
+        op = OPS.get(name)
+        op.forward = timed(f"{name} forward", op.forward, False)
+        op.vjp = timed(f"{name} vjp", op.vjp, op.vjp_takes_needs)
+
+
+def model_for(workload):
+    if workload == "w1":
+        model = Network([Linear(784, 128, activation="relu"), Linear(128, 64, activation="relu"), Linear(64, 10)])
+        return model, SGD(model.parameters(), lr=W.W1["lr"]), (-1, 784)
+    model = Network([
+        Conv2D(1, 16, kernel_size=3, padding=1, activation="relu"), MaxPool2D(pool_size=2, stride=2),
+        Conv2D(16, 32, kernel_size=3, padding=1, activation="relu"), MaxPool2D(pool_size=2, stride=2),
+        Flatten(), Linear(32 * 7 * 7, 128, activation="relu"), Linear(128, 10),
+    ])
+    return model, Adam(model.parameters(), lr=W.W2["lr"]), (-1, 1, 28, 28)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workload", choices=["w1", "w2"])
+    parser.add_argument("--steps", type=int, default=100)
+    args = parser.parse_args()
+    x, y, _, _ = W.fashion_mnist()
+    x = x.reshape(model_for(args.workload)[2])
+    model, optimizer, _ = model_for(args.workload)
+    time_every_op()
+    batches = W.epoch_batches(len(x), 0, seed=0)
+
+    def train(steps):
+        for idx in steps:
+            loss = cross_entropy(model(Tensor(x[idx])), Tensor(y[idx]))
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+
+    train(batches[:20])
+    SECONDS.clear()
+    start = time.perf_counter()
+    train(batches[20 : 20 + args.steps])
+    per_step = 1e3 / args.steps
+    total = (time.perf_counter() - start) * per_step
+    print(f"{args.workload}: {total:.2f} ms a step over {args.steps} steps (batch {W.BATCH})")
+    for label, seconds in SECONDS.most_common():
+        if seconds * per_step >= 0.01:
+            print(f"  {label:<42}{seconds * per_step:7.2f} ms")
+    print(f"  {'the rest (optimizer, batch, dispatch, engine)':<42}{total - sum(SECONDS.values()) * per_step:7.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
