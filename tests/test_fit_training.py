@@ -281,7 +281,29 @@ class InterruptedOptimizer(SGD):
             self.update(index, param, param.grad, self.state[index])
 
 
-def test_ctrl_c_during_an_optimizer_step_is_held_until_the_step_is_complete():
+@pytest.fixture
+def ctrl_c_raises():
+    """Python's own SIGINT handler, as in a terminal: a job started in the background of a
+    non-interactive shell inherits SIGINT ignored, and fit rightly keeps ignoring it."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_ctrl_c_is_ignored_where_it_was_ignored_before_fit():
+    X, y = blobs(64)
+    model = mlp()
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        optimizer = InterruptedOptimizer(model.parameters(), 0.1, at_step=3, signal=True)
+        history = fit(model, "cross_entropy", optimizer, (X, y), epochs=1, batch_size=16, reporters=[], seed=0)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert len(history["loss"]) == 1  # the run finished
+
+
+def test_ctrl_c_during_an_optimizer_step_is_held_until_the_step_is_complete(ctrl_c_raises):
     X, y = blobs(64)
     model = mlp()
     recorder = Recorder()
@@ -298,7 +320,7 @@ def test_ctrl_c_during_an_optimizer_step_is_held_until_the_step_is_complete():
     assert signal.getsignal(signal.SIGINT) is handler  # fit put the handler back
 
 
-def test_ctrl_c_between_steps_interrupts_at_once():
+def test_ctrl_c_between_steps_interrupts_at_once(ctrl_c_raises):
     X, y = blobs(64)
     model = mlp()
     recorder = Recorder()
