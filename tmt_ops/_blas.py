@@ -29,12 +29,13 @@ _SETTERS = (
 
 
 def _openblas_paths() -> list[str]:
+    """The OpenBLAS libraries mapped into this process, NumPy's own (a wheel's) first."""
     try:
         with open("/proc/self/maps") as maps:
             paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
     except OSError:  # not Linux
         return []
-    return sorted(paths)
+    return sorted(paths, key=lambda path: ("numpy" not in path, path))
 
 
 def single_threaded() -> bool:
