@@ -82,7 +82,7 @@ def test_threaded_batches_give_the_serial_result(op, sample, threaded):
             np.testing.assert_allclose(cot, want[i], rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("channels", [1, 8], ids=["one gemm per image", "one gemm for the batch"])
+@pytest.mark.parametrize("channels", [1, 8], ids=["one channel", "eight channels"])
 @pytest.mark.parametrize("needs", [(False, True, True), (True, False, False), (False, False, True)])
 def test_conv2d_vjp_computes_only_the_cotangents_asked_for(needs, channels):
     rng = np.random.default_rng(7)

@@ -88,8 +88,8 @@ def _conv_samples(rng):
         Sample(n((1, 2, 4, 5)), n((2, 2, 2, 3)), n(2), stride=(1, 2), padding=(0, 1), name="2x3 kernel, stride (1,2), padding (0,1)"),
         Sample(n((2, 3, 6, 6)), n((4, 3, 3, 3)), n(4), padding=1, name="same padding", jacobian=False),
         Sample(n((2, 2, 7, 7)), n((3, 2, 3, 3)), n(3), stride=3, name="stride 3 leaves a remainder", jacobian=False),
-        Sample(n((2, 4, 5, 5)), n((3, 4, 3, 3)), n(3), stride=2, padding=1, name="C*kh*kw >= 32: one gemm for the batch", jacobian=False),
-        Sample(n((2, 4, 5, 5)), n((3, 4, 3, 3)), n(3), padding=1, name="C*kh*kw >= 32, stride 1: shifted rows", jacobian=False),
+        Sample(n((2, 4, 5, 5)), n((3, 4, 3, 3)), n(3), stride=2, padding=1, name="stride 2, padding 1: col2im over strided windows", jacobian=False),
+        Sample(n((2, 4, 5, 5)), n((3, 4, 3, 3)), n(3), padding=1, name="stride 1, padding 1: col2im over shifted rows", jacobian=False),
         Sample(n((2, 8, 4, 6)), n((3, 8, 2, 3)), n(3), padding=(0, 1), name="shifted rows, 2x3 kernel, padding (0,1)", jacobian=False),
         Sample(n((2, 32, 3, 3)), n((4, 32, 1, 1)), n(4), name="shifted rows, 1x1 kernel", jacobian=False),
     ]
