@@ -1,6 +1,8 @@
 """tmt_ops' one pool of threads: matmuls and elementwise passes split over it give the
 result of the plain NumPy call, and BLAS is set to one thread only when tmt runs threads."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,22 @@ def test_numpys_openblas_is_found_and_set_to_one_thread():
     if not _blas._openblas_paths():
         pytest.skip("NumPy here is not linked against OpenBLAS (nothing for tmt to set)")
     assert _blas.single_threaded()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_starts_its_own_pool(three_threads):
+    _parallel.over_batch(3, 1, lambda start, stop: None)
+    assert _parallel._WORKERS.started
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's worker threads do not exist here
+        ok = not _parallel._WORKERS.started
+        out = np.empty(6)
+        _parallel.elementwise(lambda x, out: np.multiply(x, 2, out=out), out, np.arange(6.0))
+        ok = ok and _parallel._WORKERS.started and out.tolist() == [0, 2, 4, 6, 8, 10]
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.waitpid(pid, 0)
+    assert answer == b"1"

@@ -46,21 +46,20 @@ def _threads() -> int:
 
 
 class _Workers:
-    """One pool per process: a child of ``fork`` gets a fresh pool (the parent's threads do
-    not exist in the child)."""
+    """The process's pool, started on first use. A child of ``fork`` starts its own (the
+    parent's threads do not exist in the child)."""
 
     def __init__(self) -> None:
-        self.pid = -1
         self.pool: ThreadPoolExecutor | None = None
         self.count = 1
+        self.started = False
         self.splits_matmuls = False
         self._asked_blas = False
 
     def get(self) -> tuple[ThreadPoolExecutor | None, int]:
-        if self.pid != os.getpid():
-            self.pid, self.count = os.getpid(), _threads()
+        if not self.started:
+            self.started, self.count = True, _threads()
             self.pool = ThreadPoolExecutor(self.count - 1, "tmt-ops") if self.count > 1 else None
-            self.splits_matmuls = self._asked_blas = False
         return self.pool, self.count
 
     def take_over_from_blas(self) -> None:
@@ -71,6 +70,8 @@ class _Workers:
 
 
 _WORKERS = _Workers()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _WORKERS.__init__())
 
 
 def over_batch(length: int, elements: int, task: Callable[[int, int], None]) -> None:
@@ -97,7 +98,6 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     The pieces go through ``np.dot``, which lets go of the GIL around its BLAS call; ``@`` on
     2-D arrays holds it (numpy/numpy#11821), so two threads' matmuls would run one by one."""
     (m, k), n = a.shape, b.shape[1]
-    _WORKERS.get()
     if not _WORKERS.splits_matmuls or m * n * k < _MIN_MATMUL:
         return a @ b
     if k > 4 * max(m, n):  # e.g. a weight gradient summed over a whole batch
@@ -116,7 +116,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def elementwise(function: Callable[..., np.ndarray], out: np.ndarray, *inputs: np.ndarray) -> np.ndarray:
     """``function(*inputs, out)`` for inputs of out's shape (no broadcasting), split over
     the threads by the first axis when it is big."""
-    if out.ndim == 0:
+    if out.size < _MIN_ELEMENTS:  # most calls: no hand-off to prepare
         return function(*inputs, out)
     over_batch(len(out), out.size, lambda start, stop: function(*(x[start:stop] for x in inputs), out[start:stop]))
     return out
