@@ -172,3 +172,23 @@ def test_operators_record_the_op_name():
         assert out.grad_fn == name
         assert not out.is_leaf
     assert x.is_leaf
+
+
+def test_numpy_reductions_on_a_tensor_give_a_differentiable_tensor():
+    t = tc.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    total = np.sum(t)
+    assert isinstance(total, tc.Tensor) and float(total.data) == 15.0
+    (total + np.mean(t, axis=0).sum() + np.max(t)).backward()
+    np.testing.assert_allclose(t.grad, [[1.5, 1.5, 1.5], [1.5, 1.5, 2.5]])
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda t: np.sum(t, out=np.empty(())), ["Tensor.sum", "out=", "np.sum(tensor.data"]),
+    (lambda t: np.mean(t, dtype=np.float64), ["Tensor.mean", "dtype=", "float64", "astype"]),
+    (lambda t: np.max(t, out=np.empty(())), ["Tensor.max", "out="]),
+])
+def test_numpy_reduction_extras_that_cannot_apply_are_named(call, words):
+    t = tc.Tensor(np.ones((2, 2)), requires_grad=True)
+    with pytest.raises(TypeError) as raised:
+        call(t)
+    assert all(word in str(raised.value) for word in words), str(raised.value)

@@ -221,13 +221,18 @@ class Tensor:
         return apply(ops.clip, self, min=min, max=max)
 
     # ------------------------------------------------------------------ reductions
-    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+    # ``dtype`` and ``out`` are there for NumPy: np.sum(t), np.mean(t), np.max(t) call these
+    # methods with both; they give a differentiable Tensor when both are left out.
+    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, dtype: Any = None, out: Any = None) -> Tensor:
+        _no_numpy_extras("sum", dtype, out)
         return apply(ops.sum, self, axis=_axis(axis), keepdims=keepdims)
 
-    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, dtype: Any = None, out: Any = None) -> Tensor:
+        _no_numpy_extras("mean", dtype, out)
         return apply(ops.mean, self, axis=_axis(axis), keepdims=keepdims)
 
-    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, out: Any = None) -> Tensor:
+        _no_numpy_extras("max", None, out)
         return apply(ops.max, self, axis=_axis(axis), keepdims=keepdims)
 
     # ------------------------------------------------------------------ shape
@@ -264,6 +269,19 @@ def _differentiable(data: np.ndarray) -> bool:
             f"{data.shape} (make it float first, e.g. Tensor(data, dtype=np.float32))"
         )
     return True
+
+
+def _no_numpy_extras(method: str, dtype: Any, out: Any) -> None:
+    if out is not None:
+        raise TypeError(
+            f"Tensor.{method}: out= is not supported (every op returns a new Tensor); "
+            f"for a NumPy result use np.{method}(tensor.data, out=...)"
+        )
+    if dtype is not None:
+        raise TypeError(
+            f"Tensor.{method}: dtype= is not supported (asked for {np.dtype(dtype).name}); cast the data first, "
+            f"e.g. Tensor(tensor.data.astype({np.dtype(dtype).name!r}))"
+        )
 
 
 def _axis(axis: Any) -> Any:
