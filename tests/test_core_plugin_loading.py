@@ -85,6 +85,16 @@ def test_a_plugin_that_raises_on_import_costs_one_line(site, monkeypatch, capsys
         assert part in line
 
 
+def test_the_remedy_says_how_to_skip_a_plugin_when_every_plugin_loads(site, monkeypatch, capsys):
+    site("tmt-brokenplug", "1.2.3", "brokenplug", "raise RuntimeError('boom at import')")
+    monkeypatch.delenv("TMT_LOAD_PLUGINS", raising=False)
+    plugins.reset()
+    assert "mul" in tc.ops
+    (line,) = lines_naming(capsys.readouterr().err, "brokenplug")
+    assert "pip uninstall tmt-brokenplug" in line
+    assert "set TMT_LOAD_PLUGINS to the plugins to load" in line and "out of" not in line
+
+
 def test_strict_mode_raises_the_import_error(site, monkeypatch):
     site("tmt-brokenplug", "1.2.3", "brokenplug", "raise RuntimeError('boom at import')")
     monkeypatch.setenv("TMT_STRICT_PLUGINS", "1")

@@ -181,10 +181,11 @@ def _remedy(info: PluginInfo) -> str:
     if info.default:
         return f"a module of tmt itself is missing or broken: reinstall {DISTRIBUTION}"
     if info.distribution:
-        return (
-            f"to remove it: pip uninstall {info.distribution}, or leave {info.name!r} out of "
-            f"TMT_LOAD_PLUGINS"
-        )
+        if os.environ.get("TMT_LOAD_PLUGINS") is not None:
+            skip = f"leave {info.name!r} out of TMT_LOAD_PLUGINS"
+        else:  # all plugins load: say how to choose some
+            skip = "set TMT_LOAD_PLUGINS to the plugins to load (comma-separated; empty: none)"
+        return f"to remove it: pip uninstall {info.distribution}; to skip it: {skip}"
     return f"to remove it: tmt_core.plugins.unregister({info.name!r})"
 
 
