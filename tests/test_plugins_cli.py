@@ -209,6 +209,13 @@ def test_catalog_commands_list_names_and_providers(capsys, command, builtin, the
     assert [row[kind] for row in json.loads(only)] == [theirs]
 
 
+def test_each_dataset_is_described_in_its_own_words(capsys):
+    code, out, _ = run_cli(capsys, "datasets", "--format", "json")
+    described = {row["dataset"]: row["description"] for row in json.loads(out)}
+    assert code == 0
+    assert "digits" in described["mnist"] and "clothing" in described["fashion-mnist"]
+
+
 def test_an_installed_plugin_left_out_of_tmt_load_plugins_does_not_load(capsys):
     with temporary_plugin(OP_PLUGIN, name="tmtx_ops", select=False):
         listed = records(capsys, "--all")

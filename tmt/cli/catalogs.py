@@ -59,9 +59,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _summary(value: Any) -> str:
-    """The docstring's first paragraph on one line (a first line may end mid-sentence)."""
-    doc = (getattr(value, "__doc__", None) or "").strip()
-    return " ".join(doc.split("\n\n")[0].split())
+    """The entry's own ``description`` (a dataset's), else its docstring's first paragraph,
+    on one line (a first line may end mid-sentence)."""
+    described = getattr(value, "description", None)
+    doc = described if isinstance(described, str) and described else getattr(value, "__doc__", None)
+    return " ".join((doc or "").strip().split("\n\n")[0].split())
 
 
 def run(args: argparse.Namespace) -> int:
