@@ -17,22 +17,10 @@ import argparse
 import sys
 
 from tmt_data import DataNotFoundError, load_fashion_mnist, load_mnist
-from tmt_nn import Conv2D, Flatten, Linear, MaxPool2D, Network, Reporter, cross_entropy, evaluate, fit, init
-from tmt_optim import Adam
+from tmt_nn import Conv2D, Flatten, Linear, MaxPool2D, Network, cross_entropy, evaluate, fit, init
+from tmt_optim import Adam, MultiStepLR
 
 LOADERS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
-
-
-class StepDecay(Reporter):
-    """Divide the learning rate by 10 when epoch ``at`` begins: big steps, then fine ones.
-    Reporters hear every event of the run, so one can also steer it (as Keras' callbacks do)."""
-
-    def __init__(self, optimizer, at: int) -> None:
-        self.optimizer, self.at = optimizer, at
-
-    def on_epoch_begin(self, *, epoch, steps):
-        if epoch == self.at:
-            self.optimizer.lr = self.optimizer.lr / 10
 
 
 def main() -> None:
@@ -45,6 +33,8 @@ def main() -> None:
     parser.add_argument("--reporter", default="progress", help="comma-separated: progress, csv, plot, wandb")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.decay_at < 2:
+        parser.error(f"--decay-at must be at least 2 (epoch 1 trains at --lr), got {args.decay_at}")
 
     try:
         X_train, y_train, X_test, y_test = data = LOADERS[args.dataset](flatten=False)  # (N, 1, 28, 28)
@@ -66,11 +56,12 @@ def main() -> None:
         Linear(128, 10, activation=None),  # logits
     ])
     optimizer = Adam(model.parameters(), lr=args.lr)
+    # Big steps first, then fine ones: a tenth of the learning rate once decay_at - 1 epochs are done.
+    schedule = MultiStepLR(optimizer, milestones=[args.decay_at - 1], gamma=0.1)
 
-    reporters = [name for name in args.reporter.split(",") if name]
     fit(model, cross_entropy, optimizer, (X_train, y_train), epochs=args.epochs,
         batch_size=args.batch_size, validation_data=(X_test, y_test),
-        reporters=[*reporters, StepDecay(optimizer, at=args.decay_at)], seed=args.seed)
+        reporters=[name for name in args.reporter.split(",") if name], seed=args.seed, scheduler=schedule)
     print(f"test accuracy: {evaluate(model, X_test, y_test)['accuracy']:.4f}")
 
 

@@ -77,6 +77,15 @@ def test_train_a_cnn_with_sgd_and_a_csv_of_its_epochs(tiny_data, tmp_path, capsy
     assert [row["epoch"] for row in rows] == ["1", "2"] and "val_accuracy" in rows[0]
 
 
+def test_decay_at_trains_the_last_epochs_at_a_tenth_of_the_learning_rate(tiny_data, tmp_path, capsys) -> None:
+    code = main(["train", "--dataset", "mnist", "--epochs", "3", "--optimizer", "sgd", "--lr", "0.2",
+                 "--decay-at", "3", "--reporter", "csv", "--seed", "0"])
+    out = capsys.readouterr().out
+    assert code == 0 and "learning rate: a tenth from epoch 3" in out
+    (metrics_file,) = (tmp_path / "runs").glob("*.csv")
+    assert [float(row["lr"]) for row in csv.DictReader(metrics_file.open())] == pytest.approx([0.2, 0.2, 0.02])
+
+
 def test_same_seed_same_run(tiny_data, capsys) -> None:
     arguments = ["train", "--dataset", "mnist", "--epochs", "1", "--reporter", "", "--seed", "7"]
     assert main(arguments) == 0
@@ -93,6 +102,8 @@ def test_same_seed_same_run(tiny_data, capsys) -> None:
         (["--batch-size", "-1"], "--batch-size must be at least 1, got -1"),
         (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
         (["--lr", "0"], "--lr must be positive, got 0.0"),
+        (["--decay-at", "1"], "--decay-at must be an epoch from 2 to --epochs (1), got 1"),
+        (["--decay-at", "5"], "--decay-at must be an epoch from 2 to --epochs (1), got 5"),
         (["--model", "rnn"], "--model must be one of mlp, cnn, got 'rnn'"),
         (["--save", "{tmp}/no/such/folder/model.npz"], "the folder {tmp}/no/such/folder does not exist"),
         (["--save", "{tmp}"], "--save {tmp}: is a folder"),
@@ -133,7 +144,7 @@ def test_help_names_every_option(capsys) -> None:
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     for option in ("--model", "--dataset", "--epochs", "--batch-size", "--optimizer", "--lr",
-                   "--reporter", "--save", "--seed"):
+                   "--decay-at", "--reporter", "--save", "--seed"):
         assert option in out
 
 

@@ -1,9 +1,11 @@
-"""tmt_optim: optimizers. ``SGD``, ``Adam`` and ``AdamW`` are built in; plugins add more
-through the ``register_optimizers`` hook, and any of them can be created by name::
+"""tmt_optim: optimizers and learning-rate schedules. ``SGD``, ``Adam`` and ``AdamW`` are
+built in; plugins add more through the ``register_optimizers`` hook, and any of them can be
+created by name::
 
-    from tmt_optim import SGD, create_optimizer
+    from tmt_optim import SGD, StepLR, create_optimizer
     optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
     optimizer = create_optimizer("adam", model.parameters(), lr=1e-3)
+    scheduler = StepLR(optimizer, step_size=5, gamma=0.1)  # scheduler.step() once an epoch
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from . import hookspecs
 from .adam import Adam, AdamW
 from .errors import OptimizerError
 from .optimizer import Optimizer
+from .schedulers import CosineAnnealingLR, ExponentialLR, LRScheduler, MultiStepLR, StepLR
 from .sgd import SGD
 
 __all__ = [
@@ -25,6 +28,11 @@ __all__ = [
     "Adam",
     "AdamW",
     "OptimizerError",
+    "LRScheduler",
+    "StepLR",
+    "MultiStepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
     "OPTIMIZERS",
     "get_optimizer",
     "create_optimizer",

@@ -44,6 +44,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="a registered optimizer: sgd, adam, adamw, ... (default: adam)")
     parser.add_argument("--lr", type=float, help="learning rate (default: the optimizer's; sgd: 0.1)")
     parser.add_argument("--momentum", type=float, help="momentum, for optimizers that take it (sgd)")
+    parser.add_argument("--decay-at", type=int, metavar="EPOCH",
+                        help="from this epoch on, train at a tenth of the learning rate "
+                        "(a step schedule, tmt_optim.MultiStepLR; default: none)")
     parser.add_argument("--reporter", default="progress",
                         help="comma-separated reporters: progress, csv, plot, history, or a "
                         "plugin's such as wandb (default: progress; '' for none)")
@@ -61,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tmt_data import DataError, load_dataset
     from tmt_nn import evaluate, fit, init
-    from tmt_optim import create_optimizer
+    from tmt_optim import MultiStepLR, create_optimizer
 
     try:
         data = load_dataset(args.dataset, flatten=args.model == "mlp",
@@ -91,11 +94,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(f"model: {args.model}, {model.num_parameters():,} parameters; optimizer: "
           f"{args.optimizer} {options or '(its defaults)'}")
+    schedule = None
+    if args.decay_at is not None:
+        schedule = MultiStepLR(optimizer, milestones=[args.decay_at - 1], gamma=0.1)
+        print(f"learning rate: a tenth from epoch {args.decay_at}")
 
     try:
         fit(model, "cross_entropy", optimizer, (X_train, y_train), epochs=args.epochs,
             batch_size=args.batch_size, validation_data=(X_test, y_test), reporters=reporters,
-            seed=args.seed)
+            seed=args.seed, scheduler=schedule)
     except KeyboardInterrupt:
         if args.save:  # fit left the last good weights in place: keep them
             print(f"interrupted: the last good weights are saved to {model.save(args.save)}")
@@ -118,6 +125,10 @@ def _check_arguments(args: argparse.Namespace) -> list[str]:
         raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.lr is not None and not args.lr > 0:
         raise UsageError(f"--lr must be positive, got {args.lr}")
+    if args.decay_at is not None and not 2 <= args.decay_at <= args.epochs:
+        raise UsageError(
+            f"--decay-at must be an epoch from 2 to --epochs ({args.epochs}), got {args.decay_at}"
+        )
     if args.save:
         _check_save_path(Path(args.save))
     if args.data_dir and not Path(args.data_dir).is_dir():

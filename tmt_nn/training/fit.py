@@ -53,6 +53,7 @@ def fit(
     on_nan: str = "stop",
     metrics: Iterable[str] = ("accuracy",),
     optimizer_options: Mapping[str, Any] | None = None,
+    scheduler: Any = None,
 ) -> History:
     """Train ``model`` and return its :class:`History`.
 
@@ -70,6 +71,9 @@ def fit(
       weights untouched by that batch; ``"continue"`` skips that batch's update and goes on.
     - ``metrics``: ``("accuracy",)`` adds accuracy where the outputs are class scores (N, C);
       ``()`` computes the loss only.
+    - ``scheduler``: a learning-rate schedule (``tmt_optim.StepLR(optimizer, 5)``, anything
+      with ``step()``), stepped after every epoch; each epoch's metrics then record the
+      ``lr`` it trained with.
     """
     if on_nan not in ON_NAN:
         raise ValueError(f"fit: on_nan must be one of {ON_NAN}, got {on_nan!r}")
@@ -84,6 +88,8 @@ def fit(
     validation = as_arrays(validation_data, "validation_data") if validation_data is not None else None
     loss_fn, loss_name = resolve_loss(loss)
     optimizer = _resolve_optimizer(optimizer, model, optimizer_options)
+    if scheduler is not None and not callable(getattr(scheduler, "step", None)):
+        raise TypeError(f"fit: scheduler must have step() (e.g. tmt_optim.StepLR), got {scheduler!r}")
     recorder = HistoryReporter()
     group = ReporterGroup([recorder, *make_reporters(reporters, reporter_options)])
     steps = step_count(len(inputs), batch_size)
@@ -110,6 +116,7 @@ def fit(
             for epoch in range(1, epochs + 1):
                 started = time.perf_counter()
                 group.emit("on_epoch_begin", epoch=epoch, steps=steps)
+                lr = getattr(optimizer, "lr", None)  # as this epoch began: a reporter may change it
                 order = shuffler.permutation(len(inputs)) if shuffle else None
                 epoch_metrics = _train_epoch(
                     model, loss_fn, optimizer, guard, group, batches(inputs, targets, batch_size, order),
@@ -119,7 +126,11 @@ def fit(
                     scores = evaluate(model, *validation, loss=loss_fn, batch_size=max(batch_size, 256), metrics=metrics)
                     epoch_metrics.update({f"val_{k}": v for k, v in scores.items()})
                 epoch_metrics["seconds"] = time.perf_counter() - started
+                if scheduler is not None and isinstance(lr, (int, float)):
+                    epoch_metrics["lr"] = float(lr)
                 last_metrics = epoch_metrics
+                if scheduler is not None:
+                    scheduler.step()  # the next epoch's learning rate
                 group.emit("on_epoch_end", epoch=epoch, metrics=dict(epoch_metrics))
         status = "success"
     except KeyboardInterrupt:
