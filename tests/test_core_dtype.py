@@ -131,3 +131,8 @@ def test_int_inputs_an_op_declares_non_differentiable_keep_their_dtype():
         np.testing.assert_allclose(x.grad, [1.0, 0.0, 1.0])
     finally:
         plugins.unregister("test-dtype-take")
+
+
+def test_relu_of_booleans_follows_numpys_promotion():
+    out = tc.ops.relu(tc.Tensor(np.array([True, False])))
+    assert out.data.tolist() == [1, 0] and out.dtype.kind == "i"

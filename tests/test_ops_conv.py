@@ -241,3 +241,34 @@ def test_bad_input_names_the_op_and_the_shapes(call, words):
 def test_conv_ops_are_registered_through_the_default_plugin():
     for name in ("conv2d", "max_pool2d", "im2col", "im2patches"):
         assert tc.get_op(name) is OPS[name]
+
+
+@pytest.mark.parametrize("shapes", [((0, 2, 5, 5), (3, 2, 3, 3)), ((2, 0, 5, 5), (3, 0, 3, 3)), ((2, 2, 5, 5), (0, 2, 3, 3))],
+                         ids=["no images", "no channels", "no filters"])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv2d_takes_empty_batches_channels_and_filters(shapes, stride):
+    x, w = np.ones(shapes[0]), np.ones(shapes[1])
+    out, res = OPS["conv2d"].forward(x, w, np.zeros(w.shape[0]), stride=stride, padding=1)
+    np.testing.assert_array_equal(out, conv._conv_reference(x, w, np.zeros(w.shape[0]), stride=stride, padding=1))
+    gx, gw, gb = OPS["conv2d"].vjp(np.ones(out.shape), res, stride=stride, padding=1)
+    assert gx.shape == x.shape and gw.shape == w.shape and gb.shape == (w.shape[0],)
+
+
+def test_an_infinite_weight_spoils_no_input_gradient_it_does_not_touch():
+    x, w = np.ones((1, 1, 3, 4)), np.array([[[[1.0, np.inf]]]])
+    out, res = OPS["conv2d"].forward(x, w, np.zeros(1))
+    gx, _, _ = OPS["conv2d"].vjp(np.ones(out.shape), res)
+    # column 0 is read only by the finite weight; the others by the infinite one too
+    np.testing.assert_array_equal(gx[0, 0], [[1.0, np.inf, np.inf, np.inf]] * 3)
+
+
+@pytest.mark.parametrize("at", [0, 1])
+def test_max_pool2d_routes_a_nan_windows_gradient_to_its_first_nan(at):
+    x = np.array([[[[1.0, 3.0], [2.0, 0.5]]]])
+    x[0, 0, 0, at] = np.nan
+    out, res = OPS["max_pool2d"].forward(x, pool_size=2)
+    (gx,) = OPS["max_pool2d"].vjp(np.ones(out.shape), res, pool_size=2)
+    assert np.isnan(out).all()
+    expected = np.zeros((2, 2))
+    expected[0, at] = 1.0
+    np.testing.assert_array_equal(gx[0, 0], expected)

@@ -101,3 +101,23 @@ def test_a_forked_child_starts_its_own_pool(three_threads):
     answer = os.read(read, 1)
     os.waitpid(pid, 0)
     assert answer == b"1"
+
+
+def test_a_single_row_matmul_is_split_by_columns(three_threads):
+    _parallel.over_batch(3, 1, lambda start, stop: None)
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((1, 6)), rng.standard_normal((6, 9))
+    np.testing.assert_allclose(_parallel.matmul(a, b), a @ b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("b_rows", [4, 9])
+def test_shapes_that_do_not_fit_get_numpys_own_error(three_threads, b_rows):
+    _parallel.over_batch(3, 1, lambda start, stop: None)
+    with pytest.raises(ValueError, match="mismatch"):
+        _parallel.matmul(np.ones((2, 40)), np.ones((b_rows * 8, 2)))
+
+
+def test_integer_matmuls_are_not_split(three_threads):
+    _parallel.over_batch(3, 1, lambda start, stop: None)
+    a = np.ones((4, 50), dtype=bool)
+    assert _parallel.matmul(a, a.T).dtype == np.bool_

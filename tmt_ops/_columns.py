@@ -32,8 +32,9 @@ def gather(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, then: Calla
     """The columns of x as (K, N, P). ``then(cols, start, stop)`` runs on each thread right
     after the columns of its images start:stop are written."""
     view = windows(pad(x, padding), kernel, stride).transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, OH, OW)
+    c, kh, kw, n, oh, ow = view.shape
     cols6 = np.empty(view.shape, dtype=x.dtype)
-    cols = cols6.reshape(cols6.shape[0] * kernel[0] * kernel[1], x.shape[0], -1)
+    cols = cols6.reshape(c * kh * kw, n, oh * ow)  # sizes spelled out: any of them may be 0
 
     def task(start, stop):
         cols6[:, :, :, start:stop] = view[:, :, :, start:stop]
@@ -46,35 +47,38 @@ def gather(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, then: Calla
 def input_gradient(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], stride: Pair, padding: Pair) -> np.ndarray:
     """d loss/d x from g = d loss/d out (N, O, OH, OW) and the weight w (O, C, kh, kw)."""
     o, c, kh, kw = w.shape
-    w2d_t = np.ascontiguousarray(w.reshape(o, -1).T)  # (K, O)
-    if stride == (1, 1):
+    w2d_t = np.ascontiguousarray(w.reshape(o, c * kh * kw).T)  # (K, O)
+    # Shifted rows give the junk positions a zero cotangent, and 0·inf is NaN: a weight that is
+    # not finite takes the exact path.
+    if stride == (1, 1) and np.isfinite(w2d_t).all():
         return _shifted_rows_col2im(g, w2d_t, x_shape, (kh, kw), padding)
     n, _, oh, ow = g.shape
     d_cols = np.empty((c, kh, kw, n, oh, ow), dtype=np.result_type(g, w))
 
     def per_image(start, stop):  # dcolsₙ = Wᵀ Gₙ
-        target = d_cols[:, :, :, start:stop].reshape(-1, stop - start, oh * ow).transpose(1, 0, 2)
-        np.matmul(w2d_t, g[start:stop].reshape(stop - start, o, -1), out=target)
+        target = d_cols[:, :, :, start:stop].reshape(c * kh * kw, stop - start, oh * ow).transpose(1, 0, 2)
+        np.matmul(w2d_t, g[start:stop].reshape(stop - start, o, oh * ow), out=target)
 
     over_batch(n, d_cols.size, per_image)
     return add_windows(d_cols.transpose(3, 0, 1, 2, 4, 5), x_shape, stride, padding)
 
 
 def _shifted_rows_col2im(g, w2d_t, x_shape, kernel, padding):
-    (n, o, oh, ow), (_, c, h, w), (kh, kw), (ph, pw) = g.shape, x_shape, kernel, padding
-    wp = w + 2 * pw
+    (n, o, oh, ow), (_, c, height, width), (kh, kw), (ph, pw) = g.shape, x_shape, kernel, padding
+    hp, wp = height + 2 * ph, width + 2 * pw
     spare = 1 if kw > 1 else 0  # the junk positions of the last kernel row run kw-1 past the end
-    total = np.zeros((n, c, h + 2 * ph + spare, wp), dtype=np.result_type(g, w2d_t))
-    flat = total.reshape(n, c, -1).transpose(1, 0, 2)  # (C, N, Hp·Wp): as the columns run
+    total = np.zeros((n, c, hp + spare, wp), dtype=np.result_type(g, w2d_t))
+    flat = total.reshape(n, c, (hp + spare) * wp).transpose(1, 0, 2)  # (C, N, ·): as the columns run
 
     def images(start, stop):  # each thread its own images, from G to col2im
-        g_t = np.zeros((o, stop - start, oh, wp), dtype=g.dtype)  # G as (O, images·OH·Wp)
+        count = stop - start
+        g_t = np.zeros((o, count, oh, wp), dtype=g.dtype)  # G as (O, images·OH·Wp)
         g_t[..., :ow] = g[start:stop].transpose(1, 0, 2, 3)  # the junk positions stay 0
-        d_cols = np.dot(w2d_t, g_t.reshape(o, -1)).reshape(c, kh, kw, stop - start, oh * wp)  # Wᵀ G
+        d_cols = np.dot(w2d_t, g_t.reshape(o, count * oh * wp)).reshape(c, kh, kw, count, oh * wp)  # Wᵀ G
         for i in range(kh):
             for j in range(kw):
                 offset = i * wp + j  # offset (i, j) read flat[offset + y*Wp + x]
                 flat[:, start:stop, offset : offset + oh * wp] += d_cols[:, i, j]
 
     over_batch(n, n * c * kh * kw * oh * wp, images)
-    return total[:, :, ph : ph + h, pw : pw + w]
+    return total[:, :, ph : ph + height, pw : pw + width]

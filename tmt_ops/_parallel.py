@@ -46,8 +46,7 @@ def _threads() -> int:
 
 
 class _Workers:
-    """The process's pool, started on first use. A child of ``fork`` starts its own (the
-    parent's threads do not exist in the child)."""
+    """The process's pool, started on first use. A child of ``fork`` starts its own."""
 
     def __init__(self) -> None:
         self.pool: ThreadPoolExecutor | None = None
@@ -68,10 +67,14 @@ class _Workers:
             self._asked_blas = True
             self.splits_matmuls = single_threaded()
 
+    def forget_pool(self) -> None:
+        """In a child of fork: the parent's threads are gone; BLAS keeps the parent's setting."""
+        self.pool, self.count, self.started = None, 1, False
+
 
 _WORKERS = _Workers()
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=lambda: _WORKERS.__init__())
+    os.register_at_fork(after_in_child=lambda: _WORKERS.forget_pool())
 
 
 def over_batch(length: int, elements: int, task: Callable[[int, int], None]) -> None:
@@ -92,13 +95,16 @@ def over_batch(length: int, elements: int, task: Callable[[int, int], None]) -> 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for 2-D a (M, K) and b (K, N), split over the threads when it is big: by
-    rows of the result, or, when K dominates, by K with the partial products summed in a
-    fixed order (the result does not depend on which thread finished first).
+    rows of the result, by columns when it has fewer rows than threads, or, when K dominates,
+    by K with the partial products summed in a fixed order (the result does not depend on
+    which thread finished first). Anything else (small, not floating point, shapes that do
+    not fit, where NumPy's own error is the answer) is plain ``a @ b``.
 
     The pieces go through ``np.dot``, which lets go of the GIL around its BLAS call; ``@`` on
     2-D arrays holds it (numpy/numpy#11821), so two threads' matmuls would run one by one."""
-    (m, k), n = a.shape, b.shape[1]
-    if not _WORKERS.splits_matmuls or m * n * k < _MIN_MATMUL:
+    (m, k), (k_b, n) = a.shape, b.shape
+    floating = a.dtype.kind == "f" and b.dtype.kind == "f"
+    if not _WORKERS.splits_matmuls or not floating or k != k_b or m * n * k < _MIN_MATMUL:
         return a @ b
     if k > 4 * max(m, n):  # e.g. a weight gradient summed over a whole batch
         partial = {}
@@ -109,7 +115,14 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         over_batch(k, _MIN_ELEMENTS, products)
         return sum(partial[start] for start in sorted(partial))
     out = np.empty((m, n), dtype=np.result_type(a, b))
-    over_batch(m, _MIN_ELEMENTS, lambda start, stop: np.dot(a[start:stop], b, out=out[start:stop]))
+    if m >= _WORKERS.count:
+        over_batch(m, _MIN_ELEMENTS, lambda start, stop: np.dot(a[start:stop], b, out=out[start:stop]))
+    else:  # a row or two: np.dot writes only contiguous outputs, so columns go through a copy
+
+        def columns(start, stop):
+            out[:, start:stop] = np.dot(a, b[:, start:stop])
+
+        over_batch(n, _MIN_ELEMENTS, columns)
     return out
 
 

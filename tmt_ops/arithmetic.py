@@ -228,7 +228,10 @@ def sigmoid_vjp(g, out):
     conventions=[Convention((np.array([-1.0, 0.0, 2.0]),), np.ones(3), (np.array([0.0, 0.0, 1.0]),), rule="relu'(0) = 0")],
 )
 def relu(x):
-    out = parallel.elementwise(_relu_into, np.empty_like(x), x)
+    if x.dtype.kind == "b":  # max(True, 0) is an integer: NumPy's own promotion
+        out = np.maximum(x, 0)
+    else:
+        out = parallel.elementwise(_relu_into, np.empty_like(x), x)
     return out, out
 
 

@@ -102,7 +102,7 @@ def conv2d(x, w, b, stride=1, padding=0):
     s, p, (oh, ow) = _conv_geometry(x, w, b, stride, padding)
     o, c, kh, kw = w.shape
     n = x.shape[0]
-    w2d = np.ascontiguousarray(w.reshape(o, -1))  # one BLAS path whatever the layout of w
+    w2d = np.ascontiguousarray(w.reshape(o, c * kh * kw))  # one BLAS path whatever w's layout
     out = np.empty((n, o, oh * ow), dtype=np.result_type(x, w))
 
     def per_image(cols, start, stop):  # on each thread, while its columns are in cache
@@ -117,8 +117,8 @@ def conv2d(x, w, b, stride=1, padding=0):
 def conv2d_vjp(g, res, stride=1, padding=0, needs=(True, True, True)):
     cols, w, x_shape = res
     need_x, need_w, need_b = needs  # a first layer's images need no gradient: half its backward
-    n, o = g.shape[:2]
-    g3 = g.reshape(n, o, -1)
+    n, o, oh, ow = g.shape
+    g3 = g.reshape(n, o, oh * ow)
     gw_parts, gb_parts = {}, {}  # by first image: summed in a fixed order, never varying
 
     def per_image(start, stop):
@@ -231,12 +231,15 @@ def max_pool2d_vjp(g, res, pool_size=2, stride=None):
     def part(start, stop):
         images = slice(start, stop)
         seen = None  # where the window's maximum was met at an earlier offset
+        has_nan = np.isnan(out[images]).any() if out.dtype.kind == "f" else False
         for (i, j), candidate in zip(offsets, candidates):
             # d out[y, z]/d x[y*sh + i, z*sw + j] = 1 at the window's first maximum, else 0
             target = gx[images, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
             at_max = candidate[images] == out[images]
+            if has_nan:  # a NaN is its window's maximum (np.maximum propagates it), as in PyTorch
+                at_max |= np.isnan(candidate[images])
             if seen is None:
-                seen = at_max.copy()
+                seen = at_max
             else:
                 first = at_max & ~seen  # ties later in the window get nothing
                 seen |= at_max
