@@ -64,6 +64,9 @@ def threaded(monkeypatch):
     monkeypatch.setattr(_parallel, "_MIN_ELEMENTS", 0)
     monkeypatch.setattr(_parallel, "_MIN_MATMUL", 0)
     monkeypatch.setattr(_parallel, "_WORKERS", _parallel._Workers())
+    yield
+    if _parallel._WORKERS.pool is not None:
+        _parallel._WORKERS.pool.shutdown(wait=True)
 
 
 @pytest.mark.parametrize("op, sample", CASES)

@@ -2,6 +2,7 @@
 result of the plain NumPy call, and BLAS is set to one thread only when tmt runs threads."""
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -16,6 +17,9 @@ def three_threads(monkeypatch):
     monkeypatch.setattr(_parallel, "_MIN_MATMUL", 0)
     monkeypatch.setattr(_parallel, "single_threaded", lambda: True)
     monkeypatch.setattr(_parallel, "_WORKERS", _parallel._Workers())
+    yield
+    if _parallel._WORKERS.pool is not None:
+        _parallel._WORKERS.pool.shutdown(wait=True)
 
 
 @pytest.mark.parametrize(
@@ -121,3 +125,26 @@ def test_integer_matmuls_are_not_split(three_threads):
     _parallel.over_batch(3, 1, lambda start, stop: None)
     a = np.ones((4, 50), dtype=bool)
     assert _parallel.matmul(a, a.T).dtype == np.bool_
+
+
+def test_an_error_on_the_calling_thread_waits_for_the_workers(three_threads):
+    finished = []
+
+    def task(start, stop):
+        if start == 0:
+            raise RuntimeError("boom on the calling thread")
+        time.sleep(0.05)
+        finished.append(start)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        _parallel.over_batch(3, 1, task)
+    assert sorted(finished) == [1, 2]  # both workers were done before the error came out
+
+
+def test_an_error_in_a_worker_reaches_the_caller(three_threads):
+    def task(start, stop):
+        if start == 2:
+            raise ValueError("boom in a worker")
+
+    with pytest.raises(ValueError, match="boom in a worker"):
+        _parallel.over_batch(3, 1, task)

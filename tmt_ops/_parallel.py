@@ -25,7 +25,8 @@ at most 8); ``TMT_NUM_THREADS=1`` turns tmt's threads off and leaves BLAS's thre
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Callable
 
 import numpy as np
@@ -54,11 +55,15 @@ class _Workers:
         self.started = False
         self.splits_matmuls = False
         self._asked_blas = False
+        self._starting = threading.Lock()
 
     def get(self) -> tuple[ThreadPoolExecutor | None, int]:
         if not self.started:
-            self.started, self.count = True, _threads()
-            self.pool = ThreadPoolExecutor(self.count - 1, "tmt-ops") if self.count > 1 else None
+            with self._starting:  # two user threads starting tmt at once make one pool
+                if not self.started:
+                    self.count = _threads()
+                    self.pool = ThreadPoolExecutor(self.count - 1, "tmt-ops") if self.count > 1 else None
+                    self.started = True
         return self.pool, self.count
 
     def take_over_from_blas(self) -> None:
@@ -70,6 +75,7 @@ class _Workers:
     def forget_pool(self) -> None:
         """In a child of fork: the parent's threads are gone; BLAS keeps the parent's setting."""
         self.pool, self.count, self.started = None, 1, False
+        self._starting = threading.Lock()  # the parent may have held it at the fork
 
 
 _WORKERS = _Workers()
@@ -88,7 +94,10 @@ def over_batch(length: int, elements: int, task: Callable[[int, int], None]) -> 
     _WORKERS.take_over_from_blas()
     bounds = [length * i // count for i in range(count + 1)]
     pending = [pool.submit(task, bounds[i], bounds[i + 1]) for i in range(1, count)]
-    task(bounds[0], bounds[1])
+    try:
+        task(bounds[0], bounds[1])
+    finally:
+        wait(pending)  # never return, or raise, while a worker still writes the outputs
     for future in pending:
         future.result()  # re-raises an exception from the worker
 
