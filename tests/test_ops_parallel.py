@@ -24,7 +24,7 @@ def three_threads(monkeypatch):
 
 @pytest.mark.parametrize(
     "m, k, n, split",
-    [(40, 7, 9, "rows"), (5, 7, 40, "columns"), (6, 200, 5, "the contraction (partial sums)")],
+    [(40, 7, 9, "rows"), (5, 7, 40, "rows of a wide result"), (6, 200, 5, "the contraction (partial sums)")],
 )
 def test_a_split_matmul_equals_the_plain_one(three_threads, m, k, n, split):
     rng = np.random.default_rng(0)
