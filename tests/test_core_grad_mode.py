@@ -87,3 +87,59 @@ def test_set_grad_enabled_as_a_function_and_as_a_context_manager():
     with tc.set_grad_enabled(False):
         assert (x * 2.0).grad_fn is None
     assert tc.is_grad_enabled()
+
+
+def test_grad_mode_is_per_thread():
+    import threading
+
+    inside, other = threading.Event(), threading.Event()
+    seen = {}
+
+    def scorer():
+        with tc.no_grad():
+            inside.set()
+            other.wait(5)
+            seen["scorer"] = tc.is_grad_enabled()
+
+    thread = threading.Thread(target=scorer)
+    thread.start()
+    inside.wait(5)
+    x = tc.Tensor(np.array([2.0]), requires_grad=True)
+    y = x * x  # recorded here although the other thread is inside no_grad
+    seen["main"] = tc.is_grad_enabled()
+    other.set()
+    thread.join()
+    y.backward()
+    assert seen == {"main": True, "scorer": False}
+    np.testing.assert_allclose(x.grad, [4.0])
+
+
+def test_one_decorated_function_in_two_threads_restores_each_threads_mode():
+    import threading
+
+    @tc.no_grad()
+    def score(entered, release):
+        entered.set()
+        release.wait(5)
+        return tc.is_grad_enabled()
+
+    results = {}
+    a_in, b_in, release = threading.Event(), threading.Event(), threading.Event()
+
+    def in_no_grad():  # this thread was already in no_grad when it called score
+        with tc.no_grad():
+            results["a_inside"] = score(a_in, release)
+            results["a_after"] = tc.is_grad_enabled()
+
+    def plain():
+        results["b_inside"] = score(b_in, release)
+        results["b_after"] = tc.is_grad_enabled()
+
+    threads = [threading.Thread(target=in_no_grad), threading.Thread(target=plain)]
+    for thread in threads:
+        thread.start()
+    a_in.wait(5), b_in.wait(5)
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert results == {"a_inside": False, "a_after": False, "b_inside": False, "b_after": True}

@@ -1,15 +1,21 @@
-"""Grad mode: whether ops record the graph. ``no_grad()`` for evaluation, like PyTorch."""
+"""Grad mode: whether ops record the graph. ``no_grad()`` for evaluation, like PyTorch.
+
+The mode is per thread, as in PyTorch: ``with no_grad():`` in one thread (scoring a model
+while another thread trains it) does not stop the other thread's ops from being recorded.
+A new thread starts with recording on.
+"""
 
 from __future__ import annotations
 
+import threading
 from contextlib import ContextDecorator
 from typing import Any
 
 __all__ = ["no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled"]
 
 
-class _Mode:
-    enabled = True
+class _Mode(threading.local):
+    enabled = True  # each thread's own value; a new thread sees this default
 
 
 MODE = _Mode()  # read by dispatch on every call: one attribute lookup
@@ -26,14 +32,20 @@ class _GradMode(ContextDecorator):
     enabled: bool
 
     def __init__(self) -> None:
-        self._saved: list[bool] = []
+        self._saved = threading.local()  # a decorated function may run in several threads
+
+    def _stack(self) -> list[bool]:
+        stack = getattr(self._saved, "stack", None)
+        if stack is None:
+            stack = self._saved.stack = []
+        return stack
 
     def __enter__(self) -> None:
-        self._saved.append(MODE.enabled)
+        self._stack().append(MODE.enabled)
         MODE.enabled = self.enabled
 
     def __exit__(self, *exc: Any) -> None:
-        MODE.enabled = self._saved.pop()
+        MODE.enabled = self._stack().pop()
 
 
 class no_grad(_GradMode):
