@@ -59,7 +59,7 @@ def model_for(workload):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("workload", choices=["w1", "w2"])
     parser.add_argument("--steps", type=int, default=100)
     args = parser.parse_args()
@@ -85,8 +85,8 @@ def main() -> None:
     print(f"{args.workload}: {total:.2f} ms a step over {args.steps} steps (batch {W.BATCH})")
     for label, seconds in SECONDS.most_common():
         if seconds * per_step >= 0.01:
-            print(f"  {label:<42}{seconds * per_step:7.2f} ms")
-    print(f"  {'the rest (optimizer, batch, dispatch, engine)':<42}{total - sum(SECONDS.values()) * per_step:7.2f} ms")
+            print(f"  {label:<46}{seconds * per_step:7.2f} ms")
+    print(f"  {'the rest: optimizer, batch, dispatch, engine':<46}{total - sum(SECONDS.values()) * per_step:7.2f} ms")
 
 
 if __name__ == "__main__":

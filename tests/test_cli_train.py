@@ -102,8 +102,8 @@ def test_same_seed_same_run(tiny_data, capsys) -> None:
         (["--batch-size", "-1"], "--batch-size must be at least 1, got -1"),
         (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
         (["--lr", "0"], "--lr must be positive, got 0.0"),
-        (["--decay-at", "1"], "--decay-at must be an epoch from 2 to --epochs (1), got 1"),
-        (["--decay-at", "5"], "--decay-at must be an epoch from 2 to --epochs (1), got 5"),
+        (["--decay-at", "1"], "--decay-at needs --epochs 2 or more (epoch 1 trains at --lr), got --epochs 1"),
+        (["--epochs", "3", "--decay-at", "5"], "--decay-at must be an epoch from 2 to --epochs (3), got 5"),
         (["--model", "rnn"], "--model must be one of mlp, cnn, got 'rnn'"),
         (["--save", "{tmp}/no/such/folder/model.npz"], "the folder {tmp}/no/such/folder does not exist"),
         (["--save", "{tmp}"], "--save {tmp}: is a folder"),
@@ -175,3 +175,8 @@ def test_a_tmt_error_is_one_line_not_a_traceback(tiny_data, capsys, monkeypatch)
     assert code == 1
     assert err.strip() == "tmt: error: plugin broken (broken 0.1) failed to load: ImportError"
 
+
+
+def test_model_names_ignore_case(tiny_data, capsys) -> None:
+    assert main(["train", "--model", "CNN", "--dataset", "mnist", "--epochs", "1", "--reporter", ""]) == 0
+    assert "model: cnn" in capsys.readouterr().out

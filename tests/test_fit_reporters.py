@@ -136,12 +136,13 @@ def test_csv_reporter_writes_one_row_per_epoch(tmp_path):
     assert all(float(row["loss"]) > 0 for row in rows)
 
 
-def test_csv_reporter_default_path_is_under_runs(tmp_path, monkeypatch):
+def test_csv_reporter_default_path_is_under_runs_and_is_told(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     first, second = get_reporter("csv"), get_reporter("csv")
     run([first, second], epochs=1)
     assert first.path.parent.name == "runs" and first.path.suffix == ".csv"
     assert first.path != second.path and first.path.exists() and second.path.exists()
+    assert f"csv: metrics of each epoch written to {first.path}" in capsys.readouterr().err
 
 
 def test_csv_file_of_an_interrupted_run_is_valid_and_holds_the_finished_epochs(tmp_path):

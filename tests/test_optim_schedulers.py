@@ -105,3 +105,13 @@ def test_fit_refuses_a_scheduler_without_step():
     model = Network([Linear(4, 3)])
     with pytest.raises(TypeError, match="scheduler must have step"):
         fit(model, "cross_entropy", SGD(model.parameters(), lr=0.1), (np.zeros((4, 4)), np.zeros(4, int)), scheduler=0.5)
+
+
+def test_fit_refuses_a_scheduler_class_and_a_schedule_of_another_optimizer():
+    model = Network([Linear(4, 3)])
+    data = (np.zeros((4, 4), dtype=np.float32), np.zeros(4, int))
+    sgd = SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match=r"StepLR\(optimizer, ...\), not the class StepLR"):
+        fit(model, "cross_entropy", sgd, data, scheduler=StepLR)
+    with pytest.raises(ValueError, match="another optimizer"):
+        fit(model, "cross_entropy", sgd, data, scheduler=StepLR(optimizer(), step_size=1))

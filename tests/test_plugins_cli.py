@@ -4,6 +4,8 @@ reporters``, against throwaway plugins installed as real entry points for one te
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -220,3 +222,23 @@ def test_an_installed_plugin_left_out_of_tmt_load_plugins_does_not_load(capsys):
     with temporary_plugin(OP_PLUGIN, name="tmtx_ops", select=False):
         listed = records(capsys, "--all")
     assert "tmtx_ops" not in listed
+
+
+@pytest.mark.parametrize("command", ["ops", "optimizers", "reporters", "datasets"])
+def test_an_unknown_plugin_filter_is_an_error_naming_the_providers(capsys, command):
+    code, out, err = run_cli(capsys, command, "--plugin", "nope")
+    assert code == 1 and out == ""
+    assert "no loaded plugin named 'nope'" in err and "tiny-micro-torch" in err
+
+
+def test_descriptions_carry_no_rst_markup(capsys):
+    code, out, _ = run_cli(capsys, "optimizers", "--format", "json")
+    assert code == 0 and all("``" not in row["description"] for row in json.loads(out))
+
+
+def test_a_closed_pipe_ends_a_listing_quietly():
+    lister = subprocess.Popen([sys.executable, "-c", "import sys; from tmt.cli import main; sys.exit(main(['ops']))"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lister.stdout.close()  # the reader is gone before the first line, as `tmt ops | head -0`
+    _, err = lister.communicate(timeout=60)
+    assert "Traceback" not in err and "BrokenPipeError" not in err

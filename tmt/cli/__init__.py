@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 __all__ = ["main", "build_parser"]
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except TmtError as exc:  # e.g. TMT_STRICT_PLUGINS=1 and a plugin failed: one line
         print(f"tmt: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `tmt ops | head`: the reader has gone, so stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit's flush
         return 1
 
 

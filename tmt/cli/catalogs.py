@@ -12,6 +12,8 @@ import importlib
 import sys
 from typing import Any
 
+from tmt_core.conformance.selection import matches_plugin
+
 from .rows import print_rows
 
 __all__ = ["CATALOGS", "load_catalog", "load_all_catalogs", "add_parser"]
@@ -60,10 +62,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _summary(value: Any) -> str:
     """The entry's own ``description`` (a dataset's), else its docstring's first paragraph,
-    on one line (a first line may end mid-sentence)."""
+    on one line (a first line may end mid-sentence), without reST's double backticks."""
     described = getattr(value, "description", None)
     doc = described if isinstance(described, str) and described else getattr(value, "__doc__", None)
-    return " ".join((doc or "").strip().split("\n\n")[0].split())
+    return " ".join((doc or "").strip().split("\n\n")[0].split()).replace("``", "")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,8 +82,13 @@ def run(args: argparse.Namespace) -> int:
          "distribution": entry.provider.distribution, "version": entry.provider.version,
          "description": _summary(entry.value)}
         for entry in catalog.entries()
-        if args.plugin in (None, entry.provider.name, entry.provider.distribution)
+        if args.plugin is None or matches_plugin(entry.provider, args.plugin)
     ]
+    if args.plugin is not None and not rows:
+        providers = sorted({e.provider.distribution or e.provider.name for e in catalog.entries()})
+        print(f"tmt {kind}s: no loaded plugin named {args.plugin!r} provides {kind}s. "
+              f"Plugins providing {kind}s: {', '.join(providers) or '(none)'}.", file=sys.stderr)
+        return 1
     print_rows(rows, args.format, kind, _provider_and_summary)
     return 0
 

@@ -15,13 +15,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tmt_core.registry import OPS
+    from tmt_core.conformance import select_entries
 
+    # An unknown --plugin is an error that lists the providers (a TmtError: one line, exit 1).
     rows = [
         {"op": e.name, "plugin": e.provider.name, "distribution": e.provider.distribution,
          "version": e.provider.version}
-        for e in OPS.entries()
-        if args.plugin in (None, e.provider.name, e.provider.distribution)
+        for e in select_entries(plugin=args.plugin)
     ]
     print_rows(rows, args.format, "op", lambda r: f"{r['plugin']} ({r['distribution']} {r['version']})")
     return 0

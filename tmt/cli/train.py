@@ -117,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
 def _check_arguments(args: argparse.Namespace) -> list[str]:
     """Every value, against the registries where plugins may add names; returns the
     reporter names. Raises UsageError on the first bad one."""
+    args.model = args.model.lower()  # CNN and cnn alike
     if args.model not in MODELS:
         raise UsageError(f"--model must be one of {', '.join(MODELS)}, got {args.model!r}")
     if args.epochs < 1:
@@ -125,6 +126,8 @@ def _check_arguments(args: argparse.Namespace) -> list[str]:
         raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.lr is not None and not args.lr > 0:
         raise UsageError(f"--lr must be positive, got {args.lr}")
+    if args.decay_at is not None and args.epochs < 2:
+        raise UsageError(f"--decay-at needs --epochs 2 or more (epoch 1 trains at --lr), got --epochs {args.epochs}")
     if args.decay_at is not None and not 2 <= args.decay_at <= args.epochs:
         raise UsageError(
             f"--decay-at must be an epoch from 2 to --epochs ({args.epochs}), got {args.decay_at}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ class CSVReporter(Reporter):
     def on_train_end(self, *, status: str, metrics: dict[str, float]) -> None:
         if self.path is not None:
             self._write()
+            print(f"csv: metrics of each epoch written to {self.path}", file=sys.stderr)
 
     def _write(self) -> None:
         assert self.path is not None

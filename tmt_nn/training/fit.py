@@ -88,8 +88,7 @@ def fit(
     validation = as_arrays(validation_data, "validation_data") if validation_data is not None else None
     loss_fn, loss_name = resolve_loss(loss)
     optimizer = _resolve_optimizer(optimizer, model, optimizer_options)
-    if scheduler is not None and not callable(getattr(scheduler, "step", None)):
-        raise TypeError(f"fit: scheduler must have step() (e.g. tmt_optim.StepLR), got {scheduler!r}")
+    _check_scheduler(scheduler, optimizer)
     recorder = HistoryReporter()
     group = ReporterGroup([recorder, *make_reporters(reporters, reporter_options)])
     steps = step_count(len(inputs), batch_size)
@@ -188,6 +187,25 @@ def _train_epoch(
     if accuracy_known and counted:
         epoch_metrics["accuracy"] = correct_total / counted
     return epoch_metrics
+
+
+def _check_scheduler(scheduler: Any, optimizer: Any) -> None:
+    if scheduler is None:
+        return
+    if isinstance(scheduler, type):
+        raise TypeError(
+            f"fit: scheduler must be a schedule made for the optimizer, e.g. "
+            f"{scheduler.__name__}(optimizer, ...), not the class {scheduler.__name__}"
+        )
+    if not callable(getattr(scheduler, "step", None)):
+        raise TypeError(f"fit: scheduler must have step() (e.g. tmt_optim.StepLR), got {scheduler!r}")
+    driven = getattr(scheduler, "optimizer", optimizer)
+    if driven is not optimizer:
+        raise ValueError(
+            f"fit: the scheduler {scheduler!r} sets the learning rate of another optimizer "
+            f"({type(driven).__name__} at {id(driven):#x}), not of the one fit steps; make it "
+            f"with the same optimizer"
+        )
 
 
 def _resolve_optimizer(optimizer: Any, model: Module, options: Mapping[str, Any] | None) -> Any:
