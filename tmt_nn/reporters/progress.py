@@ -1,7 +1,6 @@
 """The ``progress`` reporter: tqdm bars, one over epochs and one over the batches of the
-current epoch, showing the running loss. When stderr is not a terminal (a log file, CI,
-``nohup``), bars would fill the log with carriage returns: it writes one line per epoch
-instead, as Keras' ``verbose=2`` does."""
+current epoch, showing the running loss. Off when stderr is not a terminal (tqdm's
+``disable=None``), so logs and CI output stay clean."""
 
 from __future__ import annotations
 
@@ -16,31 +15,24 @@ __all__ = ["ProgressReporter"]
 
 
 class ProgressReporter(Reporter):
-    """``progress`` reporter; option ``disable``: None (the default) draws bars on a terminal
-    and writes a line per epoch elsewhere, True writes nothing, False always draws bars."""
+    """``progress`` reporter; option ``disable`` (default None: only on a terminal)."""
 
     name = "progress"
 
     def __init__(self, disable: bool | None = None) -> None:
         self.disable = disable
-        self._lines = False
-        self._total: int | None = None
         self._epochs: Any = None
         self._batches: Any = None
         self._loss_sum = 0.0
         self._count = 0
 
     def on_train_begin(self, *, config: dict[str, Any]) -> None:
-        self._lines = self.disable is None and not _is_terminal(sys.stderr)
-        self._total = config.get("epochs")
-        bars_off = True if self._lines else self.disable
-        self._epochs = tqdm(total=self._total, desc="epochs", unit="epoch", position=0, file=sys.stderr, disable=bars_off)
+        self._epochs = tqdm(total=config.get("epochs"), desc="epochs", unit="epoch", position=0, file=sys.stderr, disable=self.disable)
 
     def on_epoch_begin(self, *, epoch: int, steps: int) -> None:
         self._close_batches()
         self._loss_sum, self._count = 0.0, 0
-        bars_off = True if self._lines else self.disable
-        self._batches = tqdm(total=steps, desc=f"epoch {epoch}", unit="step", position=1, leave=False, file=sys.stderr, disable=bars_off)
+        self._batches = tqdm(total=steps, desc=f"epoch {epoch}", unit="step", position=1, leave=False, file=sys.stderr, disable=self.disable)
 
     def on_batch_end(self, *, epoch: int, step: int, metrics: dict[str, float]) -> None:
         bar = self._batches
@@ -53,11 +45,6 @@ class ProgressReporter(Reporter):
 
     def on_epoch_end(self, *, epoch: int, metrics: dict[str, float]) -> None:
         self._close_batches()
-        if self._lines:
-            shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "seconds")
-            seconds = metrics.get("seconds")
-            took = f"  ({seconds:.1f} s)" if seconds is not None else ""
-            print(f"epoch {epoch}/{self._total}  {shown}{took}", file=sys.stderr, flush=True)
         if self._epochs is not None:
             shown = {k: f"{v:.4f}" for k, v in metrics.items() if k != "seconds"}
             self._epochs.set_postfix(shown, refresh=False)
@@ -73,10 +60,3 @@ class ProgressReporter(Reporter):
         if self._batches is not None:
             self._batches.close()
             self._batches = None
-
-
-def _is_terminal(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):  # no isatty, or a closed stream
-        return False
