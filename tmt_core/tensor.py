@@ -223,11 +223,15 @@ class Tensor:
     # ------------------------------------------------------------------ reductions
     # ``dtype`` and ``out`` are there for NumPy: np.sum(t), np.mean(t), np.max(t) call these
     # methods with both; they give a differentiable Tensor when both are left out.
-    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, dtype: Any = None, out: Any = None) -> Tensor:
+    def sum(
+        self, axis: int | Sequence[int] | None = None, keepdims: bool = False, dtype: Any = None, out: Any = None
+    ) -> Tensor:
         _no_numpy_extras("sum", dtype, out)
         return apply(ops.sum, self, axis=_axis(axis), keepdims=keepdims)
 
-    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, dtype: Any = None, out: Any = None) -> Tensor:
+    def mean(
+        self, axis: int | Sequence[int] | None = None, keepdims: bool = False, dtype: Any = None, out: Any = None
+    ) -> Tensor:
         _no_numpy_extras("mean", dtype, out)
         return apply(ops.mean, self, axis=_axis(axis), keepdims=keepdims)
 
@@ -279,8 +283,8 @@ def _no_numpy_extras(method: str, dtype: Any, out: Any) -> None:
         )
     if dtype is not None:
         raise TypeError(
-            f"Tensor.{method}: dtype= is not supported (asked for {np.dtype(dtype).name}); cast the data first, "
-            f"e.g. Tensor(tensor.data.astype({np.dtype(dtype).name!r}))"
+            f"Tensor.{method}: dtype= is not supported (asked for {np.dtype(dtype).name}); cast "
+            f"the data first, e.g. Tensor(tensor.data.astype({np.dtype(dtype).name!r}))"
         )
 
 

@@ -28,7 +28,9 @@ from ._parallel import over_batch
 from ._windows import Pair, add_windows, pad, windows
 
 
-def gather(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, then: Callable[[np.ndarray, int, int], None]) -> np.ndarray:
+def gather(
+    x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, then: Callable[[np.ndarray, int, int], None]
+) -> np.ndarray:
     """The columns of x as (K, N, P). ``then(cols, start, stop)`` runs on each thread right
     after the columns of its images start:stop are written."""
     view = windows(pad(x, padding), kernel, stride).transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, OH, OW)

@@ -138,7 +138,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def elementwise(function: Callable[..., np.ndarray], out: np.ndarray, *inputs: np.ndarray) -> np.ndarray:
     """``function(*inputs, out)`` for inputs of out's shape (no broadcasting), split over
     the threads by the first axis when it is big."""
-    if out.size < _MIN_ELEMENTS:  # most calls: no hand-off to prepare
+    if out.ndim == 0 or out.size < _MIN_ELEMENTS:  # most calls: no hand-off to prepare
         return function(*inputs, out)
     over_batch(len(out), out.size, lambda start, stop: function(*(x[start:stop] for x in inputs), out[start:stop]))
     return out
