@@ -96,10 +96,11 @@ def over_batch(length: int, elements: int, task: Callable[[int, int], None]) -> 
     pending = [pool.submit(task, bounds[i], bounds[i + 1]) for i in range(1, count)]
     try:
         task(bounds[0], bounds[1])
-    finally:
-        wait(pending)  # never return, or raise, while a worker still writes the outputs
+    except BaseException:
+        wait(pending)  # never raise while a worker still writes the outputs
+        raise
     for future in pending:
-        future.result()  # re-raises an exception from the worker
+        future.result()  # waits; re-raises an exception from the worker
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -231,7 +231,7 @@ def max_pool2d_vjp(g, res, pool_size=2, stride=None):
     def part(start, stop):
         images = slice(start, stop)
         seen = None  # where the window's maximum was met at an earlier offset
-        has_nan = np.isnan(out[images]).any() if out.dtype.kind == "f" else False
+        has_nan = out.dtype.kind == "f" and out[images].size and np.isnan(out[images].max())  # max keeps NaN
         for (i, j), candidate in zip(offsets, candidates):
             # d out[y, z]/d x[y*sh + i, z*sw + j] = 1 at the window's first maximum, else 0
             target = gx[images, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
