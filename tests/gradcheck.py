@@ -77,7 +77,8 @@ def assert_vjp_matches_finite_differences(
 
 def assert_vjp_leaves_its_inputs_alone(op: Op, arrays: Arrays, attrs: Attrs, rng: np.random.Generator) -> None:
     """Forward, then the vjp of a random cotangent g: one cotangent per input, each fresh (no
-    memory shared with g or another cotangent) in its input's shape and dtype, None only where
+    memory shared with g or another cotangent) in its input's shape and dtype (or, for an op
+    declared ``broadcasts=True``, in a shape the engine sums back down to it), None only where
     declared nondiff; the inputs and g come back unchanged."""
     args = [np.array(a) for a in arrays]
     out, residuals = op.forward(*args, **attrs)
@@ -87,7 +88,8 @@ def assert_vjp_leaves_its_inputs_alone(op: Op, arrays: Arrays, attrs: Attrs, rng
     assert len(cots) == len(args)
     present = [(i, cot) for i, cot in enumerate(cots) if cot is not None]
     for n, (i, cot) in enumerate(present):
-        assert cot.shape == args[i].shape and cot.dtype == args[i].dtype, f"op '{op.name}', input {i}"
+        shape_ok = cot.shape == args[i].shape or (op.broadcasts and np.broadcast_shapes(cot.shape, args[i].shape) == cot.shape)
+        assert shape_ok and cot.dtype == args[i].dtype, f"op '{op.name}', input {i}: {cot.shape} {cot.dtype}"
         assert not np.shares_memory(cot, g), "a cotangent is a view of the incoming g"
         for _, other in present[n + 1 :]:
             assert not np.shares_memory(cot, other), "two cotangents share memory"

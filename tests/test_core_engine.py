@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import tmt_core as tc
 from tmt_core import BackwardError, Tensor
 
 F32 = np.float32

@@ -1,5 +1,6 @@
-"""The conv op family (conv2d, max_pool2d, im2col, im2patches): values, gradients, layouts,
-the pooling tie convention, float32, and errors on bad input."""
+"""The conv op family (conv2d, max_pool2d, im2col, im2patches): layouts, strided inputs, threads,
+the pooling tie convention, and errors on bad input (every sample's values, gradients and
+float32 are in test_ops_samples.py)."""
 
 from __future__ import annotations
 
@@ -10,35 +11,10 @@ import tmt_core as tc
 from tmt_core.errors import OpError
 from tmt_ops import _parallel, conv
 
-from gradcheck import (
-    assert_vjp_leaves_its_inputs_alone,
-    assert_vjp_matches_finite_differences,
-    finite_difference_vjp,
-    sample_params,
-)
+from gradcheck import finite_difference_vjp, sample_params
 
 OPS = {op.name: op for op in conv.OPS}
 CASES = sample_params(conv.OPS)
-
-
-@pytest.mark.parametrize("op, sample", CASES)
-def test_forward_matches_reference(op, sample):
-    out, _ = op.forward(*sample.args, **sample.attrs)
-    np.testing.assert_allclose(out, op.reference(*sample.args, **sample.attrs), rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("op, sample", CASES)
-def test_vjp_matches_finite_differences(op, sample):
-    assert_vjp_matches_finite_differences(op, sample.args, sample.attrs, np.random.default_rng(1), atol=1e-7)
-
-
-@pytest.mark.parametrize("op, sample", CASES)
-def test_float32_in_float32_out_and_gradients(op, sample):
-    inputs = [tc.Tensor(np.asarray(a, dtype=np.float32), requires_grad=True) for a in sample.args]
-    out = op(*inputs, **sample.attrs)
-    assert out.dtype == np.float32
-    out.backward(np.ones(out.shape, dtype=np.float32))
-    assert all(t.grad.dtype == np.float32 and t.grad.shape == t.shape for t in inputs)
 
 
 @pytest.mark.parametrize("op, sample", CASES)
@@ -50,11 +26,6 @@ def test_strided_inputs_give_the_contiguous_result(op, sample):
     g = np.asfortranarray(np.random.default_rng(2).standard_normal(want.shape))
     for a, b in zip(op.vjp(g, res_strided, **sample.attrs), op.vjp(np.ascontiguousarray(g), res, **sample.attrs)):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("op, sample", CASES)
-def test_nothing_is_mutated_and_cotangents_do_not_alias(op, sample):
-    assert_vjp_leaves_its_inputs_alone(op, sample.args, sample.attrs, np.random.default_rng(3))
 
 
 @pytest.fixture

@@ -8,29 +8,8 @@ import pytest
 import tmt_core as tc
 from tmt_core.errors import OpError
 
-from gradcheck import assert_vjp_leaves_its_inputs_alone, assert_vjp_matches_finite_differences, sample_params
 
 REDUCTIONS = ("sum", "mean", "max")
-CASES = sample_params(tc.ops[name] for name in REDUCTIONS)
-
-
-# ---------------------------------------------------------------------------- every sample
-
-
-@pytest.mark.parametrize("op, sample", CASES)
-def test_forward_matches_numpy(op, sample):
-    out = op(*[tc.Tensor(a, dtype=np.float64) for a in sample.args], **sample.attrs)
-    np.testing.assert_allclose(out.data, op.reference(*sample.args, **sample.attrs), rtol=1e-12)
-
-
-@pytest.mark.parametrize("op, sample", CASES)
-def test_gradient_matches_finite_differences(op, sample):
-    assert_vjp_matches_finite_differences(op, sample.args, sample.attrs, np.random.default_rng(1))
-
-
-@pytest.mark.parametrize("op, sample", CASES)
-def test_vjp_returns_fresh_arrays_and_mutates_nothing(op, sample):
-    assert_vjp_leaves_its_inputs_alone(op, sample.args, sample.attrs, np.random.default_rng(2))
 
 
 # ---------------------------------------------------------------------------- Tensor methods

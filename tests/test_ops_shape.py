@@ -9,10 +9,7 @@ import pytest
 import tmt_core as tc
 from tmt_core.errors import OpError
 
-from gradcheck import assert_vjp_leaves_its_inputs_alone, assert_vjp_matches_finite_differences, sample_params
 
-SHAPE_OPS = ("reshape", "transpose", "pad", "stack", "concatenate", "getitem")
-CASES = sample_params(tc.ops[name] for name in SHAPE_OPS)
 
 
 def grad_of(x, f, g=None):
@@ -20,25 +17,6 @@ def grad_of(x, f, g=None):
     t = tc.Tensor(x, requires_grad=True, dtype=np.float64)
     f(t).backward(g)
     return t.grad
-
-
-# ---------------------------------------------------------------------------- every sample
-
-
-@pytest.mark.parametrize("op, sample", CASES)
-def test_forward_matches_numpy(op, sample):
-    out = op(*[tc.Tensor(a, dtype=np.float64) for a in sample.args], **sample.attrs)
-    np.testing.assert_array_equal(out.data, op.reference(*sample.args, **sample.attrs))
-
-
-@pytest.mark.parametrize("op, sample", CASES)
-def test_gradient_matches_finite_differences(op, sample):
-    assert_vjp_matches_finite_differences(op, sample.args, sample.attrs, np.random.default_rng(1))
-
-
-@pytest.mark.parametrize("op, sample", CASES)
-def test_vjp_returns_fresh_arrays_and_mutates_nothing(op, sample):
-    assert_vjp_leaves_its_inputs_alone(op, sample.args, sample.attrs, np.random.default_rng(2))
 
 
 def test_reshape_and_transpose_cotangents_are_copies_even_when_a_view_would_do():

@@ -15,7 +15,7 @@ import tmt.testing as kit
 from tmt_core.extend import Sample, defop
 from tmt_nn import Reporter
 from tmt_nn.reporters.history import HistoryReporter
-from tmt_optim import SGD, Adam, Optimizer
+from tmt_optim import SGD, Adam
 
 
 # ---------------------------------------------------------------------------- optimizers
