@@ -18,7 +18,8 @@ import time
 import workloads as W
 from tmt_core import Tensor
 from tmt_core.registry import OPS
-from tmt_nn import Conv2D, Flatten, Linear, MaxPool2D, Network, cross_entropy
+from tmt.cli.train import build_model
+from tmt_nn import cross_entropy
 from tmt_optim import SGD, Adam
 
 SECONDS: collections.Counter = collections.Counter()
@@ -47,14 +48,11 @@ def time_every_op() -> None:
 
 
 def model_for(workload):
+    """W1's MLP with SGD or W2's CNN with Adam: the seed's networks, as `tmt train` builds them."""
     if workload == "w1":
-        model = Network([Linear(784, 128, activation="relu"), Linear(128, 64, activation="relu"), Linear(64, 10)])
+        model = build_model("mlp", (784,), 10)
         return model, SGD(model.parameters(), lr=W.W1["lr"]), (-1, 784)
-    model = Network([
-        Conv2D(1, 16, kernel_size=3, padding=1, activation="relu"), MaxPool2D(pool_size=2, stride=2),
-        Conv2D(16, 32, kernel_size=3, padding=1, activation="relu"), MaxPool2D(pool_size=2, stride=2),
-        Flatten(), Linear(32 * 7 * 7, 128, activation="relu"), Linear(128, 10),
-    ])
+    model = build_model("cnn", (1, 28, 28), 10)
     return model, Adam(model.parameters(), lr=W.W2["lr"]), (-1, 1, 28, 28)
 
 
@@ -64,8 +62,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100)
     args = parser.parse_args()
     x, y, _, _ = W.fashion_mnist()
-    x = x.reshape(model_for(args.workload)[2])
-    model, optimizer, _ = model_for(args.workload)
+    model, optimizer, shape = model_for(args.workload)
+    x = x.reshape(shape)
     time_every_op()
     batches = W.epoch_batches(len(x), 0, seed=0)
 
