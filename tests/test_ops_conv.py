@@ -196,6 +196,7 @@ def _image(*shape):
         pytest.param(lambda: tc.ops.conv2d(_image(2, 1, 4, 4), _image(4, 1, 3, 3), _image(3)), ["conv2d", "bias", "(4,)", "(3,)"], id='conv2d: bias shape'),
         pytest.param(lambda: tc.ops.conv2d(_image(2, 1, 4, 4), _image(4, 3, 3), _image(4)), ["conv2d", "w", "(4, 3, 3)"], id='conv2d: 3-D weight'),
         pytest.param(lambda: tc.ops.conv2d(_image(2, 1, 4, 4), _image(4, 1, 3, 3), _image(4), stride=1.5), ["conv2d", "stride", "1.5"], id='conv2d: float stride'),
+        pytest.param(lambda: tc.ops.conv2d(_image(2, 1, 4, 4), _image(4, 1, 3, 3), _image(4), activation="tanh"), ["conv2d", "activation", "'relu'", "'tanh'"], id='conv2d: activation it cannot fuse'),
         pytest.param(lambda: tc.ops.max_pool2d(_image(2, 3, 5)), ["max_pool2d", "4-D", "(2, 3, 5)"], id='max_pool2d: 3-D input'),
         pytest.param(lambda: tc.ops.max_pool2d(_image(2, 3, 1, 5)), ["max_pool2d", "pool 2x2", "1x5", "(2, 3, 1, 5)"], id='max_pool2d: pool does not fit'),
         pytest.param(lambda: tc.ops.max_pool2d(_image(2, 3, 4, 4), pool_size=2, stride=0), ["max_pool2d", "stride", "0"], id='max_pool2d: stride 0'),
@@ -226,6 +227,22 @@ def test_conv2d_takes_empty_batches_channels_and_filters(shapes, stride):
     np.testing.assert_array_equal(out, conv._conv_reference(x, w, np.zeros(w.shape[0]), stride=stride, padding=1))
     gx, gw, gb = OPS["conv2d"].vjp(np.ones(out.shape), res, stride=stride, padding=1)
     assert gx.shape == x.shape and gw.shape == w.shape and gb.shape == (w.shape[0],)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv2d_with_relu_is_relu_of_conv2d_even_where_the_output_is_exactly_zero(stride):
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((4, 3, 6, 6)).astype(np.float32), rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    w[0] = 0  # filter 0 gives exactly 0 everywhere: relu'(0) = 0 must stop its gradient
+    b = np.array([0, 0.5, -0.5, 0, 1], dtype=np.float32)
+    g = rng.standard_normal((4, 5, 6 // stride, 6 // stride)).astype(np.float32)
+    fused = [tc.Tensor(a, requires_grad=True) for a in (x, w, b)]
+    tc.ops.conv2d(*fused, stride=stride, padding=1, activation="relu").backward(g)
+    apart = [tc.Tensor(a, requires_grad=True) for a in (x, w, b)]
+    tc.ops.relu(tc.ops.conv2d(*apart, stride=stride, padding=1)).backward(g)
+    for one, other in zip(fused, apart):
+        np.testing.assert_array_equal(one.grad, other.grad)
+    assert fused[2].grad[0] == 0
 
 
 def test_an_infinite_weight_spoils_no_input_gradient_it_does_not_touch():

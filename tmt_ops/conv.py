@@ -39,7 +39,7 @@ from tmt_core.extend import Convention, OpError, Sample, defop, hookimpl
 
 from . import _columns as columns
 from ._allocator import tune_allocator
-from ._parallel import over_batch
+from ._parallel import elementwise, over_batch
 from ._windows import add_windows, as_pair, check_image, output_size, pad, pair, windows
 
 tune_allocator()  # a CNN step frees and reallocates the same large buffers: reuse them
@@ -47,8 +47,10 @@ tune_allocator()  # a CNN step frees and reallocates the same large buffers: reu
 # ---------------------------------------------------------------------------- conv2d
 
 
-def _conv_geometry(x, w, b, stride, padding):
+def _conv_geometry(x, w, b, stride, padding, activation=None):
     check_image("conv2d", "input x", x)
+    if activation is not None and not (isinstance(activation, str) and activation == "relu"):
+        raise OpError(f"conv2d: activation must be None or 'relu', got {activation!r}")
     if w.ndim != 4:
         raise OpError(f"conv2d: weight w must be 4-D (O, C, kh, kw), got shape {w.shape}")
     if x.shape[1] != w.shape[1]:
@@ -66,7 +68,7 @@ def _conv_geometry(x, w, b, stride, padding):
     return s, p, output_size("conv2d", x.shape, w.shape[2:], s, p)
 
 
-def _conv_reference(x, w, b, stride=1, padding=0):
+def _conv_reference(x, w, b, stride=1, padding=0, activation=None):
     """The definition, one output pixel at a time: out[n,o,y,x] = Σ w[o] ⊙ window(y,x) + b[o]."""
     (sh, sw), (ph, pw) = as_pair(stride), as_pair(padding)
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
@@ -77,7 +79,7 @@ def _conv_reference(x, w, b, stride=1, padding=0):
         for z in range(ow):
             window = xp[:, :, y * sh : y * sh + kh, z * sw : z * sw + kw]
             out[:, :, y, z] = np.einsum("nchw,ochw->no", window, w) + b
-    return out
+    return np.maximum(out, 0) if activation == "relu" else out
 
 
 def _conv_samples(rng):
@@ -92,14 +94,17 @@ def _conv_samples(rng):
         Sample(n((2, 4, 5, 5)), n((3, 4, 3, 3)), n(3), padding=1, name="stride 1, padding 1: col2im over shifted rows", jacobian=False),
         Sample(n((2, 8, 4, 6)), n((3, 8, 2, 3)), n(3), padding=(0, 1), name="shifted rows, 2x3 kernel, padding (0,1)", jacobian=False),
         Sample(n((2, 32, 3, 3)), n((4, 32, 1, 1)), n(4), name="shifted rows, 1x1 kernel", jacobian=False),
+        Sample(n((2, 2, 5, 5)), n((3, 2, 3, 3)), n(3), padding=1, activation="relu", name="fused relu"),
     ]
 
 
 @defop("conv2d", samples=_conv_samples, reference=_conv_reference, rtol=1e-4, atol=1e-5)
-def conv2d(x, w, b, stride=1, padding=0):
+def conv2d(x, w, b, stride=1, padding=0, activation=None):
     """2-D cross-correlation (PyTorch's conv2d): x (N, C, H, W), w (O, C, kh, kw), b (O,)
-    -> (N, O, OH, OW). im2col, then one matmul per image, straight into NCHW."""
-    s, p, (oh, ow) = _conv_geometry(x, w, b, stride, padding)
+    -> (N, O, OH, OW). im2col, then one matmul per image, straight into NCHW.
+    ``activation="relu"`` gives relu(conv2d(...)) in one op: each thread clips its images'
+    outputs right after their matmul, while they are still in cache."""
+    s, p, (oh, ow) = _conv_geometry(x, w, b, stride, padding, activation)
     o, c, kh, kw = w.shape
     n = x.shape[0]
     w2d = np.ascontiguousarray(w.reshape(o, c * kh * kw))  # one BLAS path whatever w's layout
@@ -108,15 +113,20 @@ def conv2d(x, w, b, stride=1, padding=0):
     def per_image(cols, start, stop):  # on each thread, while its columns are in cache
         np.matmul(w2d, cols[:, start:stop].transpose(1, 0, 2), out=out[start:stop])  # Wcolsₙ
         out[start:stop] += b[:, None]
+        if activation == "relu":
+            np.maximum(out[start:stop], 0, out=out[start:stop])
 
     cols = columns.gather(x, (kh, kw), s, p, then=per_image)
-    return out.reshape(n, o, oh, ow), (cols, w, x.shape)
+    out = out.reshape(n, o, oh, ow)
+    return out, (cols, w, x.shape, out if activation else None)
 
 
 @conv2d.defvjp
-def conv2d_vjp(g, res, stride=1, padding=0, needs=(True, True, True)):
-    cols, w, x_shape = res
+def conv2d_vjp(g, res, stride=1, padding=0, activation=None, needs=(True, True, True)):
+    cols, w, x_shape, clipped = res
     need_x, need_w, need_b = needs  # a first layer's images need no gradient: half its backward
+    if clipped is not None:  # d relu(z)/dz = 1[z > 0], and relu(z) > 0 exactly where z > 0
+        g = elementwise(_through_relu, np.empty_like(g), g, clipped)
     n, o, oh, ow = g.shape
     g3 = g.reshape(n, o, oh * ow)
     gw_parts, gb_parts = {}, {}  # by first image: summed in a fixed order, never varying
@@ -133,6 +143,10 @@ def conv2d_vjp(g, res, stride=1, padding=0, needs=(True, True, True)):
     gb = sum(gb_parts[start] for start in sorted(gb_parts)) if need_b else None
     gx = columns.input_gradient(g, w, x_shape, as_pair(stride), as_pair(padding)) if need_x else None
     return gx, gw, gb
+
+
+def _through_relu(g, y, out):
+    return np.multiply(g, y > 0, out=out)  # relu'(0) = 0, as the relu op has it
 
 
 # ---------------------------------------------------------------------------- max_pool2d
