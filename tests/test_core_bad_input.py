@@ -28,6 +28,23 @@ def test_matmul_of_incompatible_shapes(left, right):
 
 
 @pytest.mark.parametrize(
+    "x, w, b, attrs, words",
+    [
+        ((4, 5), (6, 3), (3,), {}, ["(4, 5)", "(6, 3)"]),
+        ((4, 5), (5, 3), (4,), {}, ["(5, 3)", "(4,)"]),
+        ((4, 5), (5,), (5,), {}, ["w (5,)"]),
+        ((4, 5), (5, 3), (3,), {"activation": "tanh"}, ["activation", "'tanh'"]),
+    ],
+    ids=["features", "bias", "1-D weight", "activation"],
+)
+def test_linear_names_the_shapes_it_cannot_take(x, w, b, attrs, words):
+    with pytest.raises(OpError) as caught:
+        tc.ops.linear(ones(*x), ones(*w), ones(*b), **attrs)
+    for word in ["linear"] + words:
+        assert word in str(caught.value)
+
+
+@pytest.mark.parametrize(
     "symbol, fn, name",
     [
         ("+", lambda a, b: a + b, "add"),

@@ -44,6 +44,44 @@ def test_linear_activations(activation, check):
     np.testing.assert_allclose(y, {"relu": np.maximum(plain, 0), "sigmoid": 1 / (1 + np.exp(-plain)), "tanh": np.tanh(plain)}[activation], rtol=1e-5, atol=1e-6)
 
 
+def _gradients(output, g, *tensors):
+    output.backward(g)
+    return [t.grad for t in tensors]
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_a_linear_relu_layer_is_one_op_with_the_gradients_of_matmul_add_relu(bias):
+    layer = Linear(5, 4, activation="relu", bias=bias, rng=0)
+    layer.weight.data[:, 0] = 0  # unit 0 is exactly 0 without a bias: relu'(0) = 0 stops it
+    x = tc.Tensor(images(6, 5), requires_grad=True)
+    g = images(6, 4, seed=1)
+    out = layer(x)
+    assert out.grad_fn == "linear"
+    params = layer.parameters()
+    fused = _gradients(out, g, x, *params)
+    z = x @ layer.weight + (layer.bias if bias else 0)
+    for p in [x, *params]:
+        p.grad = None
+    np.testing.assert_array_equal(out.data, tc.ops.relu(z).data)
+    for one, other in zip(fused, _gradients(tc.ops.relu(z), g, x, *params)):
+        np.testing.assert_allclose(one, other, rtol=1e-6, atol=1e-7)
+
+
+def test_a_conv_relu_layer_is_one_op_with_the_gradients_of_conv_then_relu():
+    layer = Conv2D(2, 3, kernel_size=3, padding=1, activation="relu", rng=0)
+    x = tc.Tensor(images(2, 2, 5, 5), requires_grad=True)
+    g = images(2, 3, 5, 5, seed=1)
+    out = layer(x)
+    assert out.grad_fn == "conv2d"
+    fused = _gradients(out, g, x, layer.weight, layer.bias)
+    for p in (x, layer.weight, layer.bias):
+        p.grad = None
+    apart = tc.ops.relu(tc.ops.conv2d(x, layer.weight, layer.bias, padding=1))
+    np.testing.assert_array_equal(out.data, apart.data)
+    for one, other in zip(fused, _gradients(apart, g, x, layer.weight, layer.bias)):
+        np.testing.assert_allclose(one, other, rtol=1e-6, atol=1e-6)
+
+
 def test_unknown_activation_lists_the_known_ones():
     with pytest.raises(ValueError, match="unknown activation 'gelu'.*relu, tanh, sigmoid"):
         Linear(2, 2, activation="gelu")

@@ -11,6 +11,7 @@ import numpy as np
 
 from tmt_core.extend import (
     Convention,
+    OpError,
     Sample,
     away_from_zero,
     binary_samples,
@@ -130,6 +131,51 @@ def matmul_vjp(g, res, needs=(True, True)):
     if b.ndim == 1:
         gb = gb[..., 0]
     return ga, gb
+
+
+def _linear_samples(rng):
+    n = rng.standard_normal
+    return [
+        Sample(n((3, 4)), n((4, 5)), n(5), name="batch of rows"),
+        Sample(n((2, 3, 4)), n((4, 2)), n(2), name="leading axes"),
+        Sample(n(4), n((4, 3)), n(3), name="one row"),
+        Sample(n((3, 4)), n((4, 5)), n(5), activation="relu", name="fused relu"),
+    ]
+
+
+def _linear_reference(x, w, b, activation=None):
+    out = x @ w + b
+    return np.maximum(out, 0) if activation == "relu" else out
+
+
+@defop("linear", samples=_linear_samples, reference=_linear_reference)
+def linear(x, w, b, activation=None):
+    """A layer in one op: ``x @ w + b`` for x (..., in), w (in, out), b (out,), and with
+    ``activation="relu"`` its ReLU, applied in place (no pass over a new array per step)."""
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[0] or b.shape != w.shape[1:]:
+        raise OpError(
+            f"linear: needs x (..., in), w (in, out) and b (out,); got x {x.shape}, w {w.shape}, b {b.shape}"
+        )
+    if activation is not None and not (isinstance(activation, str) and activation == "relu"):
+        raise OpError(f"linear: activation must be None or 'relu', got {activation!r}")
+    out = parallel.matmul(x.reshape(-1, w.shape[0]), w)
+    out = np.add(out, b, out=out) if np.result_type(out, b) == out.dtype else out + b
+    if activation == "relu":
+        np.maximum(out, 0, out=out)
+    out = out.reshape(x.shape[:-1] + w.shape[1:])
+    return out, (x, w, out if activation else None)
+
+
+@linear.defvjp
+def linear_vjp(g, res, activation=None, needs=(True, True, True)):
+    x, w, clipped = res
+    if clipped is not None:
+        g = np.multiply(g, clipped > 0)  # relu'(z) = 1[z > 0], and relu(z) > 0 exactly where z > 0
+    g2 = g.reshape(-1, w.shape[1])
+    gx = parallel.matmul(g2, w.T).reshape(x.shape) if needs[0] else None  # dx = G Wᵀ
+    gw = parallel.matmul(x.reshape(-1, w.shape[0]).T, g2) if needs[1] else None  # dW = Xᵀ G
+    gb = g2.sum(axis=0) if needs[2] else None  # db = Σ rows of G
+    return gx, gw, gb
 
 
 # ---------------------------------------------------------------------------- pointwise math
@@ -285,7 +331,7 @@ def clip_vjp(g, x, min=None, max=None):
 
 # ---------------------------------------------------------------------------- registration
 
-OPS = (add, sub, mul, div, pow, matmul, neg, exp, log, sqrt, abs, tanh, sigmoid, relu, clip)
+OPS = (add, sub, mul, div, pow, matmul, linear, neg, exp, log, sqrt, abs, tanh, sigmoid, relu, clip)
 
 
 @hookimpl

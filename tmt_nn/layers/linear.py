@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from tmt_core import Tensor, apply, ops
 
 from .. import init
@@ -46,6 +48,8 @@ class Linear(Module):
         bound = init.default_bound(self.in_features)
         self.weight = Parameter(init.uniform((self.in_features, self.out_features), bound, generator))
         self.bias = Parameter(init.uniform((self.out_features,), bound, generator)) if bias else None
+        # linear always takes a bias; a layer without one passes constant zeros (no gradient)
+        self._zero_bias = None if bias else np.zeros(self.out_features, dtype=np.float32)
 
     def forward(self, x: Any) -> Tensor:
         shape = getattr(x, "shape", None)
@@ -56,10 +60,10 @@ class Linear(Module):
             raise LayerInputError(
                 f"{self!r} expects inputs of shape (..., {self.in_features}), got {tuple(shape)}"
             )
-        out = apply(ops.matmul, x, self.weight)
-        if self.bias is not None:
-            out = apply(ops.add, out, self.bias)
-        return activate(out, self.activation)
+        bias = self.bias if self.bias is not None else self._zero_bias
+        if self.activation == "relu":  # one op: linear applies its ReLU in place
+            return apply(ops.linear, x, self.weight, bias, activation="relu")
+        return activate(apply(ops.linear, x, self.weight, bias), self.activation)
 
     def extra_repr(self) -> str:
         told = f"in_features={self.in_features}, out_features={self.out_features}"
