@@ -123,20 +123,33 @@ def test_im2col_vjp_sums_overlapping_windows():
     np.testing.assert_array_equal(x.grad[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
 
 
-def test_conv2d_gradients_agree_with_the_im2col_composition():
+@pytest.mark.parametrize(
+    "kernel, stride, padding, block",
+    [
+        ((3, 3), 2, 1, None),
+        ((3, 3), 1, 1, None),
+        ((3, 3), 1, 1, 1),  # one image a block: the stacked buffer filled block by block
+        ((2, 3), 1, (0, 2), 1),
+        ((1, 1), 1, 2, None),  # padding past the kernel: images start OH rows apart
+        ((3, 2), 1, (3, 0), 1),
+    ],
+)
+def test_conv2d_gradients_agree_with_the_im2col_composition(kernel, stride, padding, block, monkeypatch):
+    if block is not None:
+        monkeypatch.setattr(conv.columns, "_BLOCK_ELEMENTS", block)
     rng = np.random.default_rng(5)
-    x = tc.Tensor(rng.standard_normal((2, 2, 5, 5)), requires_grad=True, dtype=np.float64)
-    w = tc.Tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True, dtype=np.float64)
-    g = rng.standard_normal((2, 3, 3, 3))
-    out = tc.ops.conv2d(x, w, np.zeros(3), stride=2, padding=1)
+    x = tc.Tensor(rng.standard_normal((3, 2, 5, 6)), requires_grad=True, dtype=np.float64)
+    w = tc.Tensor(rng.standard_normal((4, 2) + kernel), requires_grad=True, dtype=np.float64)
+    out = tc.ops.conv2d(x, w, np.zeros(4), stride=stride, padding=padding)
+    g = rng.standard_normal(out.shape)
     out.backward(g)
     gx, gw = x.grad, w.grad
-    cols = tc.ops.im2col(x, kernel_size=3, stride=2, padding=1).data
-    g_rows = g.transpose(0, 2, 3, 1).reshape(-1, 3)  # (N*OH*OW, O)
-    np.testing.assert_allclose(gw, (g_rows.T @ cols).reshape(3, 2, 3, 3), rtol=1e-12)
+    cols = tc.ops.im2col(x, kernel_size=kernel, stride=stride, padding=padding).data
+    g_rows = g.transpose(0, 2, 3, 1).reshape(-1, 4)  # (N*OH*OW, O)
+    np.testing.assert_allclose(gw, (g_rows.T @ cols).reshape(w.shape), rtol=1e-12)
     x.grad = None
-    tc.ops.im2col(x, kernel_size=3, stride=2, padding=1).backward(g_rows @ w.data.reshape(3, -1))
-    np.testing.assert_allclose(gx, x.grad, rtol=1e-12)
+    tc.ops.im2col(x, kernel_size=kernel, stride=stride, padding=padding).backward(g_rows @ w.data.reshape(4, -1))
+    np.testing.assert_allclose(gx, x.grad, rtol=1e-12, atol=1e-12)
 
 
 # ---------------------------------------------------------------------------- max_pool2d convention

@@ -9,13 +9,14 @@ strided view ``padded[n, c, i::sh, j::sw]`` of the padded input, copied out.
 - :func:`input_gradient` is the adjoint for x: ``dcols = Wᵀ G``, then col2im adds every
   column entry back onto the input position it read.
 
-For stride 1, the input gradient uses **shifted rows**: every output row is treated as if it
-ran over the full padded width Wp (the Wp - OW extra positions get a zero cotangent). Then row
-(c, i, j) of image n is *one contiguous slice* of the flattened padded image, starting at
-i*Wp + j — output (y, x) reads ``flat[i*Wp + j + y*Wp + x] = padded[y + i, x + j]`` — and
-col2im is kh*kw slice-adds over OH*Wp contiguous elements each, instead of row by row over
-OW (about twice as fast at W2's 14x14 images, for 14% more matmul work). One spare zero row at the
-bottom keeps the junk positions of the last kernel row inside the buffer.
+For stride 1, col2im runs over **stacked images**: a block of images is laid out as one long
+row per channel, each padded image starting ``share`` elements after the previous one (the
+bottom padding rows of one are the top padding rows of the next), and every output position
+q is computed over that whole row (the positions that are not real outputs get a zero
+cotangent). Output q of kernel offset (i, j) then reads ``row[q + i*Wp + j]``, so the
+col2im of offset (i, j) is *one* contiguous add of C rows at once: kh*kw adds per block in
+all, where the exact layout takes a strided add per offset and image over OW-long rows.
+NumPy's ufuncs run several times slower on strided operands than on contiguous ones.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Callable
 import numpy as np
 
 from ._parallel import over_batch
-from ._windows import Pair, add_windows, pad, windows
+from ._windows import Pair, add_windows, output_size, pad, windows
 
 
 def gather(
@@ -48,13 +49,13 @@ def gather(
 
 def input_gradient(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], stride: Pair, padding: Pair) -> np.ndarray:
     """d loss/d x from g = d loss/d out (N, O, OH, OW) and the weight w (O, C, kh, kw)."""
-    o, c, kh, kw = w.shape
+    n, o, oh, ow = g.shape
+    c, kh, kw = w.shape[1:]
+    # Stacked images give the junk positions a zero cotangent, and 0·inf is NaN: a weight that
+    # is not finite takes the exact path.
+    if stride == (1, 1) and n and c and o and np.isfinite(w).all():
+        return _stacked_col2im(g, w, x_shape, padding)
     w2d_t = np.ascontiguousarray(w.reshape(o, c * kh * kw).T)  # (K, O)
-    # Shifted rows give the junk positions a zero cotangent, and 0·inf is NaN: a weight that is
-    # not finite takes the exact path.
-    if stride == (1, 1) and np.isfinite(w2d_t).all():
-        return _shifted_rows_col2im(g, w2d_t, x_shape, (kh, kw), padding)
-    n, _, oh, ow = g.shape
     d_cols = np.empty((c, kh, kw, n, oh, ow), dtype=np.result_type(g, w))
 
     def per_image(start, stop):  # dcolsₙ = Wᵀ Gₙ
@@ -65,22 +66,41 @@ def input_gradient(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], strid
     return add_windows(d_cols.transpose(3, 0, 1, 2, 4, 5), x_shape, stride, padding)
 
 
-def _shifted_rows_col2im(g, w2d_t, x_shape, kernel, padding):
-    (n, o, oh, ow), (_, c, height, width), (kh, kw), (ph, pw) = g.shape, x_shape, kernel, padding
-    hp, wp = height + 2 * ph, width + 2 * pw
-    spare = 1 if kw > 1 else 0  # the junk positions of the last kernel row run kw-1 past the end
-    total = np.zeros((n, c, hp + spare, wp), dtype=np.result_type(g, w2d_t))
-    flat = total.reshape(n, c, (hp + spare) * wp).transpose(1, 0, 2)  # (C, N, ·): as the columns run
+# A block's dcols has about this many elements (4 MB of float32, ~30 of W2's 14x14 images).
+# Smaller blocks stay in the core's cache, but each costs NumPy calls whose bookkeeping two
+# threads must take turns at (the GIL): ~30 images was fastest at W2's second convolution.
+_BLOCK_ELEMENTS = 1 << 20
 
-    def images(start, stop):  # each thread its own images, from G to col2im
-        count = stop - start
-        g_t = np.zeros((o, count, oh, wp), dtype=g.dtype)  # G as (O, images·OH·Wp)
-        g_t[..., :ow] = g[start:stop].transpose(1, 0, 2, 3)  # the junk positions stay 0
-        d_cols = np.dot(w2d_t, g_t.reshape(o, count * oh * wp)).reshape(c, kh, kw, count, oh * wp)  # Wᵀ G
-        for i in range(kh):
-            for j in range(kw):
-                offset = i * wp + j  # offset (i, j) read flat[offset + y*Wp + x]
-                flat[:, start:stop, offset : offset + oh * wp] += d_cols[:, i, j]
 
-    over_batch(n, n * c * kh * kw * oh * wp, images)
-    return total[:, :, ph : ph + height, pw : pw + width]
+def _stacked_col2im(g, w, x_shape, padding):
+    """input_gradient of a stride-1 convolution with a finite weight, over stacked images."""
+    (n, o, oh, ow), (_, c, height, width), (_, _, kh, kw), (ph, pw) = g.shape, x_shape, w.shape, padding
+    wp = width + 2 * pw
+    share = max(height + ph, oh) * wp  # one image's place in a block's row
+    reach = (kh - 1) * wp + kw - 1  # how far past its output position an offset adds
+    w_t = np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(kh * kw * c, o))  # Wᵀ, rows (i, j, c)
+    gx = np.empty(x_shape, dtype=np.result_type(g, w))
+    block = max(1, _BLOCK_ELEMENTS // (w_t.shape[0] * share))
+
+    def one_block(first, count):
+        row = count * share + reach  # a channel's row: the images one after another, then the reach
+        g_s = np.zeros((o, row), dtype=g.dtype)  # G as (O, images' positions); junk positions stay 0
+        g_s[:, : count * share].reshape(o, count, share // wp, wp)[:, :, :oh, :ow] = g[first : first + count].transpose(1, 0, 2, 3)
+        d_cols = np.dot(w_t, g_s).reshape(kh * kw, c * row)  # Wᵀ G; offset t's rows, one run
+        total = np.zeros(c * row + reach, dtype=gx.dtype)
+        for t in range(kh * kw):
+            at = (t // kw) * wp + t % kw  # output q of offset (i, j) read total[q + i*Wp + j]
+            total[at : at + c * row] += d_cols[t]
+        real = np.lib.stride_tricks.as_strided(  # image b, channel c, row y, column x of the input
+            total[ph * wp + pw :],
+            (count, c, height, width),
+            (share * total.itemsize, row * total.itemsize, wp * total.itemsize, total.itemsize),
+        )
+        np.copyto(gx[first : first + count], real)
+
+    def images(start, stop):
+        for first in range(start, stop, block):
+            one_block(first, min(block, stop - first))
+
+    over_batch(n, n * w_t.size * share, images)
+    return gx

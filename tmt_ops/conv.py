@@ -39,7 +39,7 @@ from tmt_core.extend import Convention, OpError, Sample, defop, hookimpl
 
 from . import _columns as columns
 from ._allocator import tune_allocator
-from ._parallel import elementwise, over_batch
+from ._parallel import over_batch
 from ._windows import add_windows, as_pair, check_image, output_size, pad, pair, windows
 
 tune_allocator()  # a CNN step frees and reallocates the same large buffers: reuse them
@@ -125,28 +125,27 @@ def conv2d(x, w, b, stride=1, padding=0, activation=None):
 def conv2d_vjp(g, res, stride=1, padding=0, activation=None, needs=(True, True, True)):
     cols, w, x_shape, clipped = res
     need_x, need_w, need_b = needs  # a first layer's images need no gradient: half its backward
-    if clipped is not None:  # d relu(z)/dz = 1[z > 0], and relu(z) > 0 exactly where z > 0
-        g = elementwise(_through_relu, np.empty_like(g), g, clipped)
     n, o, oh, ow = g.shape
     g3 = g.reshape(n, o, oh * ow)
-    gw_parts, gb_parts = {}, {}  # by first image: summed in a fixed order, never varying
+    if clipped is not None:  # through the ReLU first: d relu(z)/dz = 1[z > 0], and relu(z) > 0 where z > 0
+        g3, y3 = np.empty_like(g3), clipped.reshape(g3.shape)
+    w_parts, b_parts = {}, {}  # by first image: summed in a fixed order, never varying
 
-    def per_image(start, stop):
-        if need_w:  # dW = Σₙ Gₙ colsₙᵀ
-            gw_parts[start] = (g3[start:stop] @ cols[:, start:stop].transpose(1, 2, 0)).sum(axis=0)
+    def per_thread(start, stop):
+        mine = g3[start:stop]
+        if clipped is not None:
+            np.multiply(g.reshape(g3.shape)[start:stop], y3[start:stop] > 0, out=mine)
+        if need_w:  # dWᵀ = Σₙ colsₙ Gₙᵀ, (K, O)
+            w_parts[start] = (cols[:, start:stop].transpose(1, 0, 2) @ mine.transpose(0, 2, 1)).sum(axis=0)
         if need_b:  # d out/d b[o] = 1 at every (n, oh, ow)
-            gb_parts[start] = g3[start:stop].sum(axis=(0, 2))
+            b_parts[start] = mine.sum(axis=(0, 2))
 
-    if need_w or need_b:
-        over_batch(n, cols.size if need_w else g.size, per_image)
-    gw = sum(gw_parts[start] for start in sorted(gw_parts)).reshape(w.shape) if need_w else None
-    gb = sum(gb_parts[start] for start in sorted(gb_parts)) if need_b else None
+    over_batch(n, cols.size, per_thread)
+    gw = sum(w_parts[start] for start in sorted(w_parts)).T.reshape(w.shape) if need_w else None
+    gb = sum(b_parts[start] for start in sorted(b_parts)) if need_b else None
+    g = g3.reshape(g.shape)
     gx = columns.input_gradient(g, w, x_shape, as_pair(stride), as_pair(padding)) if need_x else None
     return gx, gw, gb
-
-
-def _through_relu(g, y, out):
-    return np.multiply(g, y > 0, out=out)  # relu'(0) = 0, as the relu op has it
 
 
 # ---------------------------------------------------------------------------- max_pool2d
