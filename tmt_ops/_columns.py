@@ -32,15 +32,18 @@ from ._windows import Pair, add_windows, output_size, pad, windows
 def gather(
     x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, then: Callable[[np.ndarray, int, int], None]
 ) -> np.ndarray:
-    """The columns of x as (K, N, P). ``then(cols, start, stop)`` runs on each thread right
-    after the columns of its images start:stop are written."""
+    """The columns of x as (K + 1, N, P), the last row all ones: the bias's input, so that
+    ``[W b] @ cols`` is the convolution with its bias, and ``G @ colsᵀ`` gives db with dW.
+    ``then(cols, start, stop)`` runs on each thread right after the columns of its images
+    start:stop are written."""
     view = windows(pad(x, padding), kernel, stride).transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, OH, OW)
     c, kh, kw, n, oh, ow = view.shape
-    cols6 = np.empty(view.shape, dtype=x.dtype)
-    cols = cols6.reshape(c * kh * kw, n, oh * ow)  # sizes spelled out: any of them may be 0
+    cols = np.empty((c * kh * kw + 1, n, oh * ow), dtype=x.dtype)  # sizes spelled out: any may be 0
+    cols6 = cols[:-1].reshape(view.shape)
 
     def task(start, stop):
         cols6[:, :, :, start:stop] = view[:, :, :, start:stop]
+        cols[-1, start:stop] = 1
         then(cols, start, stop)
 
     over_batch(x.shape[0], cols.size, task)

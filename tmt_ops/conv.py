@@ -19,8 +19,10 @@ as in PyTorch). ``stride``, ``padding``, ``kernel_size`` and ``pool_size`` are k
 attributes taking an int or an (h, w) pair: ``max_pool2d(x, pool_size=2)``.
 
 Speed: conv2d is im2col + one matmul per image (``_columns``), each thread running the
-matmuls of its own images right after copying out their columns; the input gradient of a
-stride-1 convolution adds the columns back in long contiguous runs ("shifted rows", see
+matmuls of its own images right after copying out their columns; the columns end in a row of
+ones, so the bias rides in the matmul (forward) and comes out of dW's matmul (backward), and
+``activation="relu"`` clips the output in the same pass. The input gradient of a stride-1
+convolution adds the columns back in long contiguous runs ("stacked images", see
 ``_columns``). Every big copy, slice-add and matmul is split over the cores through one pool
 of threads (``_parallel``).
 
@@ -101,18 +103,18 @@ def _conv_samples(rng):
 @defop("conv2d", samples=_conv_samples, reference=_conv_reference, rtol=1e-4, atol=1e-5)
 def conv2d(x, w, b, stride=1, padding=0, activation=None):
     """2-D cross-correlation (PyTorch's conv2d): x (N, C, H, W), w (O, C, kh, kw), b (O,)
-    -> (N, O, OH, OW). im2col, then one matmul per image, straight into NCHW.
+    -> (N, O, OH, OW). im2col, then one matmul per image with [W b], straight into NCHW.
     ``activation="relu"`` gives relu(conv2d(...)) in one op: each thread clips its images'
     outputs right after their matmul, while they are still in cache."""
     s, p, (oh, ow) = _conv_geometry(x, w, b, stride, padding, activation)
     o, c, kh, kw = w.shape
     n = x.shape[0]
-    w2d = np.ascontiguousarray(w.reshape(o, c * kh * kw))  # one BLAS path whatever w's layout
     out = np.empty((n, o, oh * ow), dtype=np.result_type(x, w))
+    w_b = np.empty((o, c * kh * kw + 1), dtype=out.dtype)  # [W b]: the columns end in a row of ones
+    w_b[:, :-1], w_b[:, -1] = w.reshape(o, c * kh * kw), b
 
     def per_image(cols, start, stop):  # on each thread, while its columns are in cache
-        np.matmul(w2d, cols[:, start:stop].transpose(1, 0, 2), out=out[start:stop])  # Wcolsₙ
-        out[start:stop] += b[:, None]
+        np.matmul(w_b, cols[:, start:stop].transpose(1, 0, 2), out=out[start:stop])  # W colsₙ + b
         if activation == "relu":
             np.maximum(out[start:stop], 0, out=out[start:stop])
 
@@ -135,14 +137,17 @@ def conv2d_vjp(g, res, stride=1, padding=0, activation=None, needs=(True, True, 
         mine = g3[start:stop]
         if clipped is not None:
             np.multiply(g.reshape(g3.shape)[start:stop], y3[start:stop] > 0, out=mine)
-        if need_w:  # dWᵀ = Σₙ colsₙ Gₙᵀ, (K, O)
+        if need_w:  # [dW db]ᵀ = Σₙ colsₙ Gₙᵀ, (K + 1, O): the ones row gives db
             w_parts[start] = (cols[:, start:stop].transpose(1, 0, 2) @ mine.transpose(0, 2, 1)).sum(axis=0)
-        if need_b:  # d out/d b[o] = 1 at every (n, oh, ow)
+        elif need_b:  # d out/d b[o] = 1 at every (n, oh, ow)
             b_parts[start] = mine.sum(axis=(0, 2))
 
     over_batch(n, cols.size, per_thread)
-    gw = sum(w_parts[start] for start in sorted(w_parts)).T.reshape(w.shape) if need_w else None
-    gb = sum(b_parts[start] for start in sorted(b_parts)) if need_b else None
+    if need_w:
+        both = sum(w_parts[start] for start in sorted(w_parts))
+        gw, gb = both[:-1].T.reshape(w.shape), (both[-1] if need_b else None)
+    else:
+        gw, gb = None, (sum(b_parts[start] for start in sorted(b_parts)) if need_b else None)
     g = g3.reshape(g.shape)
     gx = columns.input_gradient(g, w, x_shape, as_pair(stride), as_pair(padding)) if need_x else None
     return gx, gw, gb
