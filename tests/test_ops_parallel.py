@@ -36,6 +36,18 @@ def test_a_split_matmul_equals_the_plain_one(three_threads, m, k, n, split):
     np.testing.assert_array_equal(got, _parallel.matmul(a, b))  # partial sums in a fixed order
 
 
+@pytest.mark.parametrize("taken_over", [True, False], ids=["tmt's threads", "BLAS's threads"])
+def test_matmuls_side_by_side_equal_the_plain_products(three_threads, taken_over):
+    rng = np.random.default_rng(1)
+    x, g, w = rng.standard_normal((6, 40)), rng.standard_normal((6, 9)), rng.standard_normal((40, 9))
+    if taken_over:
+        _parallel.over_batch(3, 1, lambda start, stop: None)
+    dx, dw = _parallel.matmuls((g, w.T), (x.T, g))  # a layer's two products
+    assert _parallel._WORKERS.splits_matmuls is taken_over
+    np.testing.assert_allclose(dx, g @ w.T, rtol=1e-12)
+    np.testing.assert_allclose(dw, x.T @ g, rtol=1e-12)
+
+
 def test_a_split_matmul_takes_transposed_views(three_threads):
     _parallel.over_batch(3, 1, lambda start, stop: None)
     rng = np.random.default_rng(1)

@@ -136,6 +136,27 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+def matmuls(*pairs: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
+    """``[a @ b for a, b in pairs]`` for 2-D float pairs, each product whole on its own thread
+    when tmt's threads run the matmuls and every product is big (a layer's dW and dx: one
+    hand-off instead of one per product); otherwise :func:`matmul` one after the other."""
+    side_by_side = _WORKERS.splits_matmuls and len(pairs) > 1 and all(
+        a.dtype.kind == "f" and b.dtype.kind == "f" and a.shape[1] == b.shape[0]
+        and a.shape[0] * a.shape[1] * b.shape[1] >= _MIN_MATMUL
+        for a, b in pairs
+    )
+    if not side_by_side:
+        return [matmul(a, b) for a, b in pairs]
+    products = [None] * len(pairs)
+
+    def task(start, stop):
+        for i in range(start, stop):
+            products[i] = np.dot(*pairs[i])
+
+    over_batch(len(pairs), _MIN_ELEMENTS, task)
+    return products
+
+
 def elementwise(function: Callable[..., np.ndarray], out: np.ndarray, *inputs: np.ndarray) -> np.ndarray:
     """``function(*inputs, out)`` for inputs of out's shape (no broadcasting), split over
     the threads by the first axis when it is big."""

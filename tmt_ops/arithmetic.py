@@ -172,8 +172,10 @@ def linear_vjp(g, res, activation=None, needs=(True, True, True)):
     if clipped is not None:
         g = np.multiply(g, clipped > 0)  # relu'(z) = 1[z > 0], and relu(z) > 0 exactly where z > 0
     g2 = g.reshape(-1, w.shape[1])
-    gx = parallel.matmul(g2, w.T).reshape(x.shape) if needs[0] else None  # dx = G Wᵀ
-    gw = parallel.matmul(x.reshape(-1, w.shape[0]).T, g2) if needs[1] else None  # dW = Xᵀ G
+    wanted = [(g2, w.T)] * needs[0] + [(x.reshape(-1, w.shape[0]).T, g2)] * needs[1]  # dx = G Wᵀ, dW = Xᵀ G
+    products = parallel.matmuls(*wanted)
+    gx = products.pop(0).reshape(x.shape) if needs[0] else None
+    gw = products.pop(0) if needs[1] else None
     gb = g2.sum(axis=0) if needs[2] else None  # db = Σ rows of G
     return gx, gw, gb
 
