@@ -52,12 +52,12 @@ def gather(
 
 def input_gradient(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], stride: Pair, padding: Pair) -> np.ndarray:
     """d loss/d x from g = d loss/d out (N, O, OH, OW) and the weight w (O, C, kh, kw)."""
+    gx, fill = by_images(g, w, x_shape, stride, padding)
+    if fill is not None:
+        over_batch(g.shape[0], g.size * w.shape[1] * w.shape[2] * w.shape[3], fill)
+        return gx
     n, o, oh, ow = g.shape
     c, kh, kw = w.shape[1:]
-    # Stacked images give the junk positions a zero cotangent, and 0·inf is NaN: a weight that
-    # is not finite takes the exact path.
-    if stride == (1, 1) and n and c and o and np.isfinite(w).all():
-        return _stacked_col2im(g, w, x_shape, padding)
     w2d_t = np.ascontiguousarray(w.reshape(o, c * kh * kw).T)  # (K, O)
     d_cols = np.empty((c, kh, kw, n, oh, ow), dtype=np.result_type(g, w))
 
@@ -75,8 +75,14 @@ def input_gradient(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], strid
 _BLOCK_ELEMENTS = 1 << 20
 
 
-def _stacked_col2im(g, w, x_shape, padding):
-    """input_gradient of a stride-1 convolution with a finite weight, over stacked images."""
+def by_images(g, w, x_shape, stride, padding):
+    """``(gx, fill)``: ``fill(start, stop)`` writes the input gradient of images start:stop
+    into gx over stacked images, for a caller to run on its threads (it reads g[start:stop]
+    only then). ``(None, None)`` where the exact path must be taken instead."""
+    # Stacked images give the junk positions a zero cotangent, and 0·inf is NaN: a weight that
+    # is not finite takes the exact path.
+    if stride != (1, 1) or 0 in g.shape[:2] or not w.shape[1] or not np.isfinite(w).all():
+        return None, None
     (n, o, oh, ow), (_, c, height, width), (_, _, kh, kw), (ph, pw) = g.shape, x_shape, w.shape, padding
     wp = width + 2 * pw
     share = max(height + ph, oh) * wp  # one image's place in a block's row
@@ -101,9 +107,8 @@ def _stacked_col2im(g, w, x_shape, padding):
         )
         np.copyto(gx[first : first + count], real)
 
-    def images(start, stop):
+    def fill(start, stop):
         for first in range(start, stop, block):
             one_block(first, min(block, stop - first))
 
-    over_batch(n, n * w_t.size * share, images)
-    return gx
+    return gx, fill

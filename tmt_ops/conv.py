@@ -131,6 +131,8 @@ def conv2d_vjp(g, res, stride=1, padding=0, activation=None, needs=(True, True, 
     g3 = g.reshape(n, o, oh * ow)
     if clipped is not None:  # through the ReLU first: d relu(z)/dz = 1[z > 0], and relu(z) > 0 where z > 0
         g3, y3 = np.empty_like(g3), clipped.reshape(g3.shape)
+    stride, padding = as_pair(stride), as_pair(padding)
+    gx, fill = columns.by_images(g3.reshape(g.shape), w, x_shape, stride, padding) if need_x else (None, None)
     w_parts, b_parts = {}, {}  # by first image: summed in a fixed order, never varying
 
     def per_thread(start, stop):
@@ -141,6 +143,8 @@ def conv2d_vjp(g, res, stride=1, padding=0, activation=None, needs=(True, True, 
             w_parts[start] = (cols[:, start:stop].transpose(1, 0, 2) @ mine.transpose(0, 2, 1)).sum(axis=0)
         elif need_b:  # d out/d b[o] = 1 at every (n, oh, ow)
             b_parts[start] = mine.sum(axis=(0, 2))
+        if fill is not None:  # dx of the same images, in the same hand-off
+            fill(start, stop)
 
     over_batch(n, cols.size, per_thread)
     if need_w:
@@ -148,8 +152,8 @@ def conv2d_vjp(g, res, stride=1, padding=0, activation=None, needs=(True, True, 
         gw, gb = both[:-1].T.reshape(w.shape), (both[-1] if need_b else None)
     else:
         gw, gb = None, (sum(b_parts[start] for start in sorted(b_parts)) if need_b else None)
-    g = g3.reshape(g.shape)
-    gx = columns.input_gradient(g, w, x_shape, as_pair(stride), as_pair(padding)) if need_x else None
+    if need_x and fill is None:
+        gx = columns.input_gradient(g3.reshape(g.shape), w, x_shape, stride, padding)
     return gx, gw, gb
 
 
