@@ -135,3 +135,21 @@ def test_a_numpy_scalar_cotangent_for_a_0d_input_is_accepted(op_plugin):
     x = Tensor(np.float32(1.5), requires_grad=True)
     tc.ops["test.scalar"](x).backward()
     assert isinstance(x.grad, np.ndarray) and x.grad == 2.0
+
+
+@pytest.mark.parametrize(
+    "vjp",
+    [
+        lambda g, res: (g, g * 2),  # hands back the cotangent it was given
+        lambda g, res: (2 * g,) * 2,  # one array for both inputs
+        lambda g, res: (g.reshape(g.shape), g * 2),  # a view of the cotangent
+    ],
+    ids=["g itself", "one array twice", "a view of g"],
+)
+def test_leaf_grads_of_a_careless_vjp_share_no_memory(op_plugin, vjp):
+    op_plugin(binary("test.careless", vjp))
+    a, b = (Tensor(np.ones((2, 3), dtype=F32), requires_grad=True) for _ in range(2))
+    g = np.full((2, 3), 3.0, dtype=F32)
+    tc.ops["test.careless"](a, b).backward(g)
+    assert not np.shares_memory(a.grad, b.grad)
+    assert not np.shares_memory(a.grad, g) and not np.shares_memory(b.grad, g)

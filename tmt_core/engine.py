@@ -92,13 +92,17 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
                 if cot is None:
                     continue
             if parent._node is None:
-                _accumulate_leaf(parent, cot)
+                _accumulate_leaf(parent, cot, fresh=cot.base is None and cot is not g and _once(cot, cots))
             else:
                 key = id(parent)
                 held = cotangents.get(key)
                 cotangents[key] = cot if held is None else held + cot
         if not retain_graph:
             node.release()
+
+
+def _once(cot: np.ndarray, cots: tuple[Any, ...] | list[Any]) -> bool:
+    return sum(other is cot for other in cots) == 1
 
 
 def _vjp(node: Node, g: np.ndarray) -> tuple[Any, ...] | list[Any]:
@@ -186,12 +190,15 @@ def _checked(node: Node, index: int, parent: Tensor, cot: Any, g: np.ndarray) ->
     return cot
 
 
-def _accumulate_leaf(leaf: Tensor, cot: np.ndarray) -> None:
-    # The first gradient is copied: the array may be shared with another leaf or the caller.
-    # Later ones make a new array, never add in place into an array the user may hold.
+def _accumulate_leaf(leaf: Tensor, cot: np.ndarray, fresh: bool = False) -> None:
+    # The first gradient becomes .grad as it is only when it is ``fresh``: an array of its own
+    # (not a view) that is neither the cotangent its vjp was given nor returned twice by it
+    # (conformance item 9 checks that a vjp returns such arrays). Anything else is copied: it
+    # may be shared with another leaf or the caller. Later gradients make a new array, never
+    # add in place into an array the user may hold.
     held = leaf.grad
     if held is None:
-        leaf.grad = np.array(cot)
+        leaf.grad = cot if fresh else np.array(cot)
     else:
         total = held + cot
         # NumPy returns a scalar, not an array, for the sum of two 0-d arrays.
