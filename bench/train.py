@@ -50,7 +50,7 @@ def main() -> int:
                 print(json.dumps(line), flush=True)
                 results[peer].append(line)
         rows.append((workload, results))
-    print(f"\n{'workload':<8}{'peer':<7}{'epoch s':>9}{'test acc':>10}{'peak MB':>9}")
+    print(f"\n{'workload':<9}{'peer':<7}{'epoch s':>9}{'test acc':>10}{'peak MB':>9}")
     for workload, results in rows:
         summary = {}
         for peer, lines in results.items():
@@ -59,13 +59,13 @@ def main() -> int:
                 "test_acc": statistics.mean(line["test_acc"] for line in lines),
                 "peak_rss_mb": statistics.median(line["peak_rss_mb"] for line in lines),
             }
-            print(f"{workload:<8}{peer:<7}{s['epoch_s']:>9.3f}{s['test_acc']:>10.4f}{s['peak_rss_mb']:>9.0f}")
+            print(f"{workload:<9}{peer:<7}{s['epoch_s']:>9.3f}{s['test_acc']:>10.4f}{s['peak_rss_mb']:>9.0f}")
         t, p = summary["tmt"], summary["torch"]
-        print(f"{workload:<8}{'ratio':<7}{t['epoch_s'] / p['epoch_s']:>9.2f}"
+        print(f"{workload:<9}{'ratio':<7}{t['epoch_s'] / p['epoch_s']:>9.2f}"
               f"{t['test_acc'] - p['test_acc']:>+10.4f}{t['peak_rss_mb'] / p['peak_rss_mb']:>9.2f}")
         gaps = [a["test_acc"] - b["test_acc"] for a, b in zip(results["tmt"], results["torch"])]
         spread = statistics.stdev(gaps) if len(gaps) > 1 else 0.0
-        print(f"{workload:<8}accuracy tmt - torch by seed: {' '.join(f'{g:+.4f}' for g in gaps)}"
+        print(f"{workload:<9}accuracy tmt - torch by seed: {' '.join(f'{g:+.4f}' for g in gaps)}"
               f"  (mean {statistics.mean(gaps):+.4f}, sd {spread:.4f})")
     return 0
 

@@ -93,9 +93,9 @@ def _conv_samples(rng):
         Sample(n((2, 3, 6, 6)), n((4, 3, 3, 3)), n(4), padding=1, name="same padding", jacobian=False),
         Sample(n((2, 2, 7, 7)), n((3, 2, 3, 3)), n(3), stride=3, name="stride 3 leaves a remainder", jacobian=False),
         Sample(n((2, 4, 5, 5)), n((3, 4, 3, 3)), n(3), stride=2, padding=1, name="stride 2, padding 1: col2im over strided windows", jacobian=False),
-        Sample(n((2, 4, 5, 5)), n((3, 4, 3, 3)), n(3), padding=1, name="stride 1, padding 1: col2im over shifted rows", jacobian=False),
-        Sample(n((2, 8, 4, 6)), n((3, 8, 2, 3)), n(3), padding=(0, 1), name="shifted rows, 2x3 kernel, padding (0,1)", jacobian=False),
-        Sample(n((2, 32, 3, 3)), n((4, 32, 1, 1)), n(4), name="shifted rows, 1x1 kernel", jacobian=False),
+        Sample(n((2, 4, 5, 5)), n((3, 4, 3, 3)), n(3), padding=1, name="stride 1, padding 1: col2im over stacked images", jacobian=False),
+        Sample(n((2, 8, 4, 6)), n((3, 8, 2, 3)), n(3), padding=(0, 1), name="stacked images, 2x3 kernel, padding (0,1)", jacobian=False),
+        Sample(n((2, 32, 3, 3)), n((4, 32, 1, 1)), n(4), name="stacked images, 1x1 kernel", jacobian=False),
         Sample(n((2, 2, 5, 5)), n((3, 2, 3, 3)), n(3), padding=1, activation="relu", name="fused relu"),
     ]
 
@@ -129,16 +129,17 @@ def conv2d_vjp(g, res, stride=1, padding=0, activation=None, needs=(True, True, 
     need_x, need_w, need_b = needs  # a first layer's images need no gradient: half its backward
     n, o, oh, ow = g.shape
     g3 = g.reshape(n, o, oh * ow)
-    if clipped is not None:  # through the ReLU first: d relu(z)/dz = 1[z > 0], and relu(z) > 0 where z > 0
-        g3, y3 = np.empty_like(g3), clipped.reshape(g3.shape)
+    # With the ReLU, each thread first masks its images' cotangent into `masked`:
+    # d relu(z)/dz = 1[z > 0], and relu(z) > 0 exactly where z > 0.
+    masked = g3 if clipped is None else np.empty_like(g3)
     stride, padding = as_pair(stride), as_pair(padding)
-    gx, fill = columns.by_images(g3.reshape(g.shape), w, x_shape, stride, padding) if need_x else (None, None)
+    gx, fill = columns.by_images(masked.reshape(g.shape), w, x_shape, stride, padding) if need_x else (None, None)
     w_parts, b_parts = {}, {}  # by first image: summed in a fixed order, never varying
 
     def per_thread(start, stop):
-        mine = g3[start:stop]
+        mine = masked[start:stop]
         if clipped is not None:
-            np.multiply(g.reshape(g3.shape)[start:stop], y3[start:stop] > 0, out=mine)
+            np.multiply(g3[start:stop], clipped.reshape(g3.shape)[start:stop] > 0, out=mine)
         if need_w:  # [dW db]ᵀ = Σₙ colsₙ Gₙᵀ, (K + 1, O): the ones row gives db
             w_parts[start] = (cols[:, start:stop].transpose(1, 0, 2) @ mine.transpose(0, 2, 1)).sum(axis=0)
         elif need_b:  # d out/d b[o] = 1 at every (n, oh, ow)
@@ -153,7 +154,7 @@ def conv2d_vjp(g, res, stride=1, padding=0, activation=None, needs=(True, True, 
     else:
         gw, gb = None, (sum(b_parts[start] for start in sorted(b_parts)) if need_b else None)
     if need_x and fill is None:
-        gx = columns.input_gradient(g3.reshape(g.shape), w, x_shape, stride, padding)
+        gx = columns.input_gradient(masked.reshape(g.shape), w, x_shape, stride, padding)
     return gx, gw, gb
 
 
