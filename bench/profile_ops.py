@@ -2,6 +2,7 @@
 real W1 / W2 training steps (tmt only), as milliseconds per step.
 
     python bench/profile_ops.py w2 [--steps 100]
+    python bench/profile_ops.py w2 --torch      # PyTorch's own profiler on the same steps
 
 Every registered op's forward and vjp is wrapped with a timer (keyed by op and input shape),
 the workload trains for a few warm-up steps, then ``--steps`` timed steps; what no op
@@ -56,11 +57,33 @@ def model_for(workload):
     return model, Adam(model.parameters(), lr=W.W2["lr"]), (-1, 1, 28, 28)
 
 
+def profile_torch(workload, steps) -> None:
+    """The same steps in PyTorch (bench/train_torch.py's networks), under torch.profiler."""
+    import torch
+    from torch.profiler import profile
+
+    import train_torch
+
+    x, y, _, _ = train_torch.tensors((-1, 784) if workload == "w1" else (-1, 1, 28, 28))
+    model = train_torch.mlp() if workload == "w1" else train_torch.cnn()
+    optimizer = (torch.optim.SGD(model.parameters(), lr=W.W1["lr"]) if workload == "w1"
+                 else torch.optim.Adam(model.parameters(), lr=W.W2["lr"]))
+    batches = W.epoch_batches(len(x), 0, seed=0)
+    train_torch.train_epoch(model, optimizer, x, y, batches[:20])
+    with profile() as profiler:
+        seconds, _ = train_torch.train_epoch(model, optimizer, x, y, batches[20 : 20 + steps])
+    print(f"{workload} in PyTorch: {seconds / steps * 1e3:.2f} ms a step over {steps} steps, under the profiler")
+    print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("workload", choices=["w1", "w2"])
     parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--torch", action="store_true", help="profile PyTorch on the same steps instead")
     args = parser.parse_args()
+    if args.torch:
+        return profile_torch(args.workload, args.steps)
     x, y, _, _ = W.fashion_mnist()
     model, optimizer, shape = model_for(args.workload)
     x = x.reshape(shape)

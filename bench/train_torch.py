@@ -6,7 +6,6 @@ import statistics
 import sys
 import time
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -47,10 +46,20 @@ def start_from(model, layers, seed):
             param.copy_(torch.from_numpy(value))
 
 
+def mlp():
+    return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+def cnn():
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
 def w1(seed):
     x, y, xt, yt = tensors((-1, 784))
-    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(),
-                          nn.Linear(64, 10))
+    model = mlp()
     start_from(model, W.W1_LAYERS, seed)
     optimizer = torch.optim.SGD(model.parameters(), lr=W.W1["lr"])
     times = []
@@ -64,10 +73,7 @@ def w1(seed):
 
 def w2(seed):
     x, y, xt, yt = tensors((-1, 1, 28, 28))
-    model = nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+    model = cnn()
     start_from(model, W.W2_LAYERS, seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=W.W2["lr"])
     train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), 1000, seed)[:W.W2["warmup_batches"]])

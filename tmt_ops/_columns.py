@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 
 from ._parallel import over_batch
-from ._windows import Pair, add_windows, output_size, pad, windows
+from ._windows import Pair, add_windows, pad, windows
 
 
 def gather(
@@ -83,7 +83,7 @@ def by_images(g, w, x_shape, stride, padding):
     # is not finite takes the exact path.
     if stride != (1, 1) or 0 in g.shape[:2] or not w.shape[1] or not np.isfinite(w).all():
         return None, None
-    (n, o, oh, ow), (_, c, height, width), (_, _, kh, kw), (ph, pw) = g.shape, x_shape, w.shape, padding
+    (_, o, oh, ow), (_, c, height, width), (_, _, kh, kw), (ph, pw) = g.shape, x_shape, w.shape, padding
     wp = width + 2 * pw
     share = max(height + ph, oh) * wp  # one image's place in a block's row
     reach = (kh - 1) * wp + kw - 1  # how far past its output position an offset adds
@@ -97,9 +97,9 @@ def by_images(g, w, x_shape, stride, padding):
         g_s[:, : count * share].reshape(o, count, share // wp, wp)[:, :, :oh, :ow] = g[first : first + count].transpose(1, 0, 2, 3)
         d_cols = np.dot(w_t, g_s).reshape(kh * kw, c * row)  # Wᵀ G; offset t's rows, one run
         total = np.zeros(c * row + reach, dtype=gx.dtype)
-        for t in range(kh * kw):
-            at = (t // kw) * wp + t % kw  # output q of offset (i, j) read total[q + i*Wp + j]
-            total[at : at + c * row] += d_cols[t]
+        for t in range(kh * kw):  # each add runs up to `reach` into the next channel's row:
+            at = (t // kw) * wp + t % kw  # there it adds the zeros of junk positions
+            total[at : at + c * row] += d_cols[t]  # output q of offset (i, j) read total[q + i*Wp + j]
         real = np.lib.stride_tricks.as_strided(  # image b, channel c, row y, column x of the input
             total[ph * wp + pw :],
             (count, c, height, width),
