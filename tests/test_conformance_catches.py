@@ -192,6 +192,16 @@ def test_vjp_mutating_its_residuals_fails():
     assert "the vjp modified residuals" in " ".join(r.message for r in failures(check_op(op)))
 
 
+def test_vjp_returning_an_array_the_graph_still_holds_fails_aliasing():
+    def vjp(g, x):
+        np.multiply(g, np.cos(x), out=x)  # the cotangent written over the residual, returned
+        return (x,)
+
+    op = make_sin("bad.sin_residual_returned", vjp)
+    bad = {r.check: r.message for r in failures(check_op(op))}
+    assert "shares memory with residuals" in bad["isolation.aliasing"]
+
+
 # ---------------------------------------------------------------------------- expected failures
 
 

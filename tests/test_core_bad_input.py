@@ -44,6 +44,19 @@ def test_linear_names_the_shapes_it_cannot_take(x, w, b, attrs, words):
         assert word in str(caught.value)
 
 
+@pytest.mark.parametrize("x, w", [((3, 4), (4, 0)), ((3, 0), (0, 5)), ((0, 4), (4, 2)), ((4,), (4, 2))])
+def test_linear_takes_empty_and_one_dimensional_shapes_as_matmul_and_add_do(x, w):
+    rng = np.random.default_rng(0)
+    a, b, c = (Tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True) for s in (x, w, w[1:]))
+    tc.ops.linear(a, b, c).sum().backward()
+    grads = [t.grad for t in (a, b, c)]
+    for t in (a, b, c):
+        t.grad = None
+    (a @ b + c).sum().backward()
+    for got, t in zip(grads, (a, b, c)):
+        np.testing.assert_allclose(got, t.grad, rtol=1e-6)
+
+
 @pytest.mark.parametrize(
     "symbol, fn, name",
     [

@@ -122,6 +122,19 @@ def test_max_pool2d(pool_size, stride):
     check_layer(MaxPool2D(pool_size, stride), random(2, 3, 9, 8))
 
 
+@pytest.mark.parametrize("pool_size, stride", [(2, None), (3, 1)])
+def test_max_pool2d_with_nans_routes_each_window_as_pytorch_does(pool_size, stride):
+    x = random(2, 3, 8, 8)
+    x[np.random.default_rng(4).random(x.shape) < 0.3] = np.nan  # many windows with two or more
+    ours_x, theirs_x = tc.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours, theirs = MaxPool2D(pool_size, stride)(ours_x), tnn.MaxPool2d(pool_size, stride)(theirs_x)
+    np.testing.assert_array_equal(np.isnan(ours.data), torch.isnan(theirs).numpy())
+    g = random(*ours.shape, seed=5)
+    ours.backward(g)
+    theirs.backward(torch.from_numpy(g))
+    np.testing.assert_array_equal(ours_x.grad, theirs_x.grad.numpy())
+
+
 @pytest.mark.parametrize("layer", [Flatten(), ReLU(), Tanh(), Sigmoid()], ids=lambda l: type(l).__name__)
 def test_parameterless_layers(layer):
     check_layer(layer, random(3, 2, 4, 5))

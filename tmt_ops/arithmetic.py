@@ -7,6 +7,8 @@ min <= x <= max (bounds included, as PyTorch's clamp does).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tmt_core.extend import (
@@ -158,7 +160,8 @@ def linear(x, w, b, activation=None):
         )
     if activation is not None and not (isinstance(activation, str) and activation == "relu"):
         raise OpError(f"linear: activation must be None or 'relu', got {activation!r}")
-    out = parallel.matmul(x.reshape(-1, w.shape[0]), w)
+    rows = x.reshape(math.prod(x.shape[:-1]), w.shape[0])  # sizes spelled out: any may be 0
+    out = parallel.matmul(rows, w)
     out = np.add(out, b, out=out) if np.result_type(out, b) == out.dtype else out + b
     if activation == "relu":
         np.maximum(out, 0, out=out)
@@ -171,8 +174,9 @@ def linear_vjp(g, res, activation=None, needs=(True, True, True)):
     x, w, clipped = res
     if clipped is not None:
         g = np.multiply(g, clipped > 0)  # relu'(z) = 1[z > 0], and relu(z) > 0 exactly where z > 0
-    g2 = g.reshape(-1, w.shape[1])
-    wanted = [(g2, w.T)] * needs[0] + [(x.reshape(-1, w.shape[0]).T, g2)] * needs[1]  # dx = G Wᵀ, dW = Xᵀ G
+    rows = math.prod(x.shape[:-1])  # sizes spelled out: any may be 0
+    g2 = g.reshape(rows, w.shape[1])
+    wanted = [(g2, w.T)] * needs[0] + [(x.reshape(rows, w.shape[0]).T, g2)] * needs[1]  # dx = G Wᵀ, dW = Xᵀ G
     products = parallel.matmuls(*wanted)
     gx = products.pop(0).reshape(x.shape) if needs[0] else None
     gw = products.pop(0) if needs[1] else None

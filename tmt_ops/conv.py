@@ -222,21 +222,21 @@ def max_pool2d(x, pool_size=2, stride=None):
     # A bool per window and offset is all the vjp needs: a quarter of the input, for 2x2 pools.
     beats = np.empty((len(offsets) - 1,) + out.shape, dtype=bool)
 
-    def sweep(start, stop, nan_beats_all):  # a running maximum over the kernel offsets
+    def sweep(start, stop, nans_beat):  # a running maximum over the kernel offsets
         best, candidate = out[start:stop], np.empty_like(out[start:stop])
         np.copyto(best, view[start:stop, :, :, :, 0, 0])
         for t, (i, j) in enumerate(offsets[1:]):
             np.copyto(candidate, view[start:stop, :, :, :, i, j])  # contiguous, for the passes below
             np.greater(candidate, best, out=beats[t, start:stop])
-            if nan_beats_all:
-                beats[t, start:stop] |= np.isnan(candidate) & ~np.isnan(best)
+            if nans_beat:  # every NaN beats what came before it, an earlier NaN too
+                beats[t, start:stop] |= np.isnan(candidate)
             np.maximum(best, candidate, out=best)  # keeps a NaN once met
 
     def part(start, stop):
         sweep(start, stop, False)
         best = out[start:stop]
         if best.dtype.kind == "f" and best.size and np.isnan(best.max()):
-            sweep(start, stop, True)  # a NaN is its window's maximum, and its first NaN the place, as in PyTorch
+            sweep(start, stop, True)  # a NaN is its window's maximum, at its last NaN, as in PyTorch
 
     over_batch(x.shape[0], x.size, part)
     return out, (beats, x.shape)
