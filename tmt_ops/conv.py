@@ -30,7 +30,8 @@ Convention (max_pool2d): the gradient of each window goes to its *first* maximum
 row-major order (smallest row, then smallest column), as in PyTorch; tied elements after
 it get nothing. Unlike the ``max`` reduction (ties split equally), this matches the
 indices PyTorch's max_pool2d returns, so gradients agree with PyTorch even on the many
-ties ReLU leaves in front of a pooling layer.
+ties ReLU leaves in front of a pooling layer. A window holding NaNs has NaN for its maximum
+and sends its gradient to its *last* NaN: PyTorch's CPU kernel moves its index on every NaN.
 """
 
 from __future__ import annotations
