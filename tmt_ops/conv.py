@@ -202,6 +202,13 @@ def _pool_conventions():
             attrs={"pool_size": (1, 2), "stride": 1},
             rule="overlapping windows: each routes to its own first maximum",
         ),
+        Convention(
+            (np.array([[[[np.nan, 1.0, np.nan, 0.0]]]]),),
+            np.array([[[[5.0]]]]),
+            (np.array([[[[0.0, 0.0, 5.0, 0.0]]]]),),
+            attrs={"pool_size": (1, 4)},
+            rule="a window holding NaNs sends its gradient to its last NaN, as PyTorch's CPU kernel does",
+        ),
     ]
 
 
