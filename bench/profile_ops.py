@@ -3,6 +3,7 @@ real W1 / W2 training steps (tmt only), as milliseconds per step.
 
     python bench/profile_ops.py w2 [--steps 100]
     python bench/profile_ops.py w2 --torch      # PyTorch's own profiler on the same steps
+    python bench/profile_ops.py w2 --threads    # what handing work to tmt's threads costs
 
 Every registered op's forward and vjp is wrapped with a timer (keyed by op and input shape),
 the workload trains for a few warm-up steps, then ``--steps`` timed steps; what no op
@@ -57,6 +58,41 @@ def model_for(workload):
     return model, Adam(model.parameters(), lr=W.W2["lr"]), (-1, 1, 28, 28)
 
 
+HAND_OFFS: collections.Counter = collections.Counter()
+
+
+def time_every_hand_off() -> None:
+    """Wrap tmt_ops' over_batch, wherever it was imported, to see when each thread ran."""
+    import sys
+    import threading
+
+    from tmt_ops import _parallel
+
+    original = _parallel.over_batch
+
+    def over_batch(length, elements, task):
+        spans = {}
+
+        def timed(start, stop):
+            begin = time.perf_counter()
+            task(start, stop)
+            spans[threading.get_ident()] = (begin, time.perf_counter())
+
+        called = time.perf_counter()
+        original(length, elements, timed)
+        returned = time.perf_counter()
+        mine = spans.pop(threading.get_ident())
+        if spans:  # the work was split: the other threads' spans remain
+            HAND_OFFS["calls split over the threads"] += 1
+            HAND_OFFS["the other threads start after the call"] += min(b for b, _ in spans.values()) - called
+            HAND_OFFS["the caller waits for their work"] += max(0.0, max(e for _, e in spans.values()) - mine[1])
+            HAND_OFFS["the call returns after all are done"] += returned - max(mine[1], *(e for _, e in spans.values()))
+
+    for module in list(sys.modules.values()):
+        if getattr(module, "over_batch", None) is original:
+            module.over_batch = over_batch
+
+
 def profile_torch(workload, steps) -> None:
     """The same steps in PyTorch (bench/train_torch.py's networks), under torch.profiler."""
     import torch
@@ -81,13 +117,14 @@ def main() -> None:
     parser.add_argument("workload", choices=["w1", "w2"])
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--torch", action="store_true", help="profile PyTorch on the same steps instead")
+    parser.add_argument("--threads", action="store_true", help="time the hand-offs to tmt's threads instead of the ops")
     args = parser.parse_args()
     if args.torch:
         return profile_torch(args.workload, args.steps)
     x, y, _, _ = W.fashion_mnist()
     model, optimizer, shape = model_for(args.workload)
     x = x.reshape(shape)
-    time_every_op()
+    time_every_hand_off() if args.threads else time_every_op()
     batches = W.epoch_batches(len(x), 0, seed=0)
 
     def train(steps):
@@ -99,11 +136,17 @@ def main() -> None:
 
     train(batches[:20])
     SECONDS.clear()
+    HAND_OFFS.clear()
     start = time.perf_counter()
     train(batches[20 : 20 + args.steps])
     per_step = 1e3 / args.steps
     total = (time.perf_counter() - start) * per_step
     print(f"{args.workload}: {total:.2f} ms a step over {args.steps} steps (batch {W.BATCH})")
+    if args.threads:
+        for label, value in HAND_OFFS.items():
+            told = f"{value / args.steps:7.1f}" if label.startswith("calls") else f"{value * per_step:7.2f} ms"
+            print(f"  {label:<46}{told}")
+        return
     for label, seconds in SECONDS.most_common():
         if seconds * per_step >= 0.01:
             print(f"  {label:<46}{seconds * per_step:7.2f} ms")
