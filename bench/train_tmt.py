@@ -1,4 +1,5 @@
-"""tmt worker of bench/train.py, through the seed's public API. Usage: train_tmt.py w1|w2 [SEED]"""
+"""tmt worker of bench/train.py: the seed's networks as `tmt train` builds them (the seed's
+public API: Network, Linear, Conv2D, ...). Usage: train_tmt.py w1|w2 [SEED]"""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import statistics
 import sys
 import time
 
-
 import workloads as W
+from tmt.cli.train import build_model
 from tmt_core import Tensor, no_grad
-from tmt_nn import Conv2D, Flatten, Linear, MaxPool2D, Network, cross_entropy
+from tmt_nn import cross_entropy
 from tmt_optim import SGD, Adam
 
 
@@ -39,8 +40,7 @@ def start_from(model, layers, seed):
 def w1(seed):
     x, y, xt, yt = W.fashion_mnist()
     x, xt = x.reshape(-1, 784), xt.reshape(-1, 784)
-    model = Network([Linear(784, 128, activation="relu"), Linear(128, 64, activation="relu"),
-                     Linear(64, 10)])
+    model = build_model("mlp", (784,), 10)  # 784-128-64-10, ReLU
     start_from(model, W.W1_LAYERS, seed)
     optimizer = SGD(model.parameters(), lr=W.W1["lr"])
     times = []
@@ -55,15 +55,7 @@ def w1(seed):
 def w2(seed):
     x, y, xt, yt = W.fashion_mnist()
     x, xt = x.reshape(-1, 1, 28, 28), xt.reshape(-1, 1, 28, 28)
-    model = Network([
-        Conv2D(in_channels=1, out_channels=16, kernel_size=3, stride=1, padding=1, activation="relu"),
-        MaxPool2D(pool_size=2, stride=2),
-        Conv2D(in_channels=16, out_channels=32, kernel_size=3, stride=1, padding=1, activation="relu"),
-        MaxPool2D(pool_size=2, stride=2),
-        Flatten(),
-        Linear(32 * 7 * 7, 128, activation="relu"),
-        Linear(128, 10),
-    ])
+    model = build_model("cnn", (1, 28, 28), 10)  # the seed's 2-conv CNN
     start_from(model, W.W2_LAYERS, seed)
     optimizer = Adam(model.parameters(), lr=W.W2["lr"])
     train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), 1000, seed)[:W.W2["warmup_batches"]])
