@@ -103,19 +103,27 @@ def over_batch(length: int, elements: int, task: Callable[[int, int], None]) -> 
         future.result()  # waits; re-raises an exception from the worker
 
 
+def _worth_splitting(a: np.ndarray, b: np.ndarray) -> bool:
+    """tmt's threads run the matmuls, and ``a @ b`` is a big float product of 2-D arrays."""
+    return (
+        _WORKERS.splits_matmuls
+        and a.dtype.kind == "f"
+        and b.dtype.kind == "f"
+        and a.shape[1] == b.shape[0]
+        and a.shape[0] * a.shape[1] * b.shape[1] >= _MIN_MATMUL
+    )
+
+
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for 2-D a (M, K) and b (K, N), split over the threads when it is big: by
     rows of the result, by columns when it has fewer rows than threads, or, when K dominates,
     by K with the partial products summed in a fixed order (the result does not depend on
     which thread finished first). Anything else (small, not floating point, shapes that do
-    not fit, where NumPy's own error is the answer) is plain ``a @ b``.
-
-    The pieces go through ``np.dot``, which lets go of the GIL around its BLAS call; ``@`` on
-    2-D arrays holds it (numpy/numpy#11821), so two threads' matmuls would run one by one."""
-    (m, k), (k_b, n) = a.shape, b.shape
-    floating = a.dtype.kind == "f" and b.dtype.kind == "f"
-    if not _WORKERS.splits_matmuls or not floating or k != k_b or m * n * k < _MIN_MATMUL:
+    not fit, where NumPy's own error is the answer) is plain ``a @ b``. The pieces go through
+    ``np.dot``, which lets go of the GIL around its BLAS call and writes into ``out=``."""
+    if not _worth_splitting(a, b):
         return a @ b
+    (m, k), n = a.shape, b.shape[1]
     if k > 4 * max(m, n):  # e.g. a weight gradient summed over a whole batch
         partial = {}
 
@@ -140,12 +148,7 @@ def matmuls(*pairs: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
     """``[a @ b for a, b in pairs]`` for 2-D float pairs, each product whole on its own thread
     when tmt's threads run the matmuls and every product is big (a layer's dW and dx: one
     hand-off instead of one per product); otherwise :func:`matmul` one after the other."""
-    side_by_side = _WORKERS.splits_matmuls and len(pairs) > 1 and all(
-        a.dtype.kind == "f" and b.dtype.kind == "f" and a.shape[1] == b.shape[0]
-        and a.shape[0] * a.shape[1] * b.shape[1] >= _MIN_MATMUL
-        for a, b in pairs
-    )
-    if not side_by_side:
+    if len(pairs) < 2 or not all(_worth_splitting(a, b) for a, b in pairs):
         return [matmul(a, b) for a, b in pairs]
     products = [None] * len(pairs)
 

@@ -24,6 +24,7 @@ from tmt_core.extend import (
 )
 
 from . import _parallel as parallel
+from ._fused import check_activation
 
 # ---------------------------------------------------------------------------- binary operators
 
@@ -158,8 +159,7 @@ def linear(x, w, b, activation=None):
         raise OpError(
             f"linear: needs x (..., in), w (in, out) and b (out,); got x {x.shape}, w {w.shape}, b {b.shape}"
         )
-    if activation is not None and not (isinstance(activation, str) and activation == "relu"):
-        raise OpError(f"linear: activation must be None or 'relu', got {activation!r}")
+    check_activation("linear", activation)
     rows = x.reshape(math.prod(x.shape[:-1]), w.shape[0])  # sizes spelled out: any may be 0
     out = parallel.matmul(rows, w)
     out = np.add(out, b, out=out) if np.result_type(out, b) == out.dtype else out + b

@@ -42,6 +42,7 @@ from tmt_core.extend import Convention, OpError, Sample, defop, hookimpl
 
 from . import _columns as columns
 from ._allocator import tune_allocator
+from ._fused import check_activation
 from ._parallel import over_batch
 from ._windows import add_windows, as_pair, check_image, output_size, pad, pair, windows
 
@@ -52,8 +53,7 @@ tune_allocator()  # a CNN step frees and reallocates the same large buffers: reu
 
 def _conv_geometry(x, w, b, stride, padding, activation=None):
     check_image("conv2d", "input x", x)
-    if activation is not None and not (isinstance(activation, str) and activation == "relu"):
-        raise OpError(f"conv2d: activation must be None or 'relu', got {activation!r}")
+    check_activation("conv2d", activation)
     if w.ndim != 4:
         raise OpError(f"conv2d: weight w must be 4-D (O, C, kh, kw), got shape {w.shape}")
     if x.shape[1] != w.shape[1]:
