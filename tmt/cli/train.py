@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     from tmt_data import DataError, load_dataset
-    from tmt_nn import evaluate, fit, init
+    from tmt_nn import fit, init
     from tmt_optim import MultiStepLR, create_optimizer
 
     try:
@@ -100,15 +100,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"learning rate: a tenth from epoch {args.decay_at}")
 
     try:
-        fit(model, "cross_entropy", optimizer, (X_train, y_train), epochs=args.epochs,
+        history = fit(
+            model, "cross_entropy", optimizer, (X_train, y_train), epochs=args.epochs,
             batch_size=args.batch_size, validation_data=(X_test, y_test), reporters=reporters,
-            seed=args.seed, scheduler=schedule)
+            seed=args.seed, scheduler=schedule,
+        )
     except KeyboardInterrupt:
         if args.save:  # fit left the last good weights in place: keep them
             print(f"interrupted: the last good weights are saved to {model.save(args.save)}")
         raise
-    accuracy = evaluate(model, X_test, y_test)["accuracy"]
-    print(f"test accuracy: {accuracy:.4f}")
+    print(f"test accuracy: {history.val_accuracy[-1]:.4f}")  # the last epoch ends with the test set
     if args.save:
         print(f"saved to {model.save(args.save)}")
     return 0

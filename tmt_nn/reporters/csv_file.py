@@ -33,7 +33,6 @@ class CSVReporter(Reporter):
 
     def on_train_begin(self, *, config: dict[str, Any]) -> None:
         self.path = Path(self.requested) if self.requested is not None else fresh_run_path(".csv")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.rows, self.columns = [], ["epoch"]
         self._write()
 
