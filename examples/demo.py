@@ -78,8 +78,10 @@ def load_data():
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Train the MLP on MNIST or Fashion-MNIST.")
-    parser.add_argument("--epochs", type=int, default=15)
+    parser = argparse.ArgumentParser(
+        description="Train the MLP on MNIST or Fashion-MNIST.", formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--epochs", type=int, default=15, help="passes over the training data")
     args = parser.parse_args()
 
     name, data = load_data()

@@ -26,13 +26,16 @@ LOADERS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Train an MLP on MNIST or Fashion-MNIST.")
-    parser.add_argument("--dataset", choices=LOADERS, default="mnist")
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser = argparse.ArgumentParser(
+        description="Train an MLP on MNIST or Fashion-MNIST.", formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--dataset", choices=LOADERS, default="mnist",
+                        help="mnist is downloaded once; fashion-mnist also works offline (Debian's package)")
+    parser.add_argument("--epochs", type=int, default=15, help="passes over the training data")
+    parser.add_argument("--batch-size", type=int, default=64, help="examples per step")
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate")
     parser.add_argument("--reporter", default="progress", help="comma-separated: progress, csv, plot, wandb")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the shuffling")
     args = parser.parse_args()
 
     try:

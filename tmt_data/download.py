@@ -51,8 +51,10 @@ def download_verified(
 
     ``progress(n)`` is called after each block of ``n`` bytes is written. Raises
     :class:`DownloadError` (HTTP or network error, body shorter than announced) or
-    :class:`ChecksumError` (naming the file and both digests); nothing is left behind.
+    :class:`ChecksumError` (naming the file and both digests); nothing is left behind, not
+    even the destination's folder when this call made it.
     """
+    made_folder = not destination.parent.exists()
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(
         dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
@@ -75,6 +77,8 @@ def download_verified(
         os.replace(temporary, destination)
     except BaseException:  # Ctrl-C included: never leave a partial file behind
         Path(temporary).unlink(missing_ok=True)
+        if made_folder and not any(destination.parent.iterdir()):
+            destination.parent.rmdir()
         raise
     log.info("downloaded %s (%d bytes, SHA-256 verified) to %s", url, received, destination)
     return destination

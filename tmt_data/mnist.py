@@ -54,8 +54,9 @@ MNIST_SPEC = IdxDatasetSpec(
     class_names=tuple(str(digit) for digit in range(10)),
     keras_npz="mnist.npz",
     offline_hint=(
-        "no Debian package ships MNIST, but `sudo apt-get install dataset-fashion-mnist` "
-        "gives Fashion-MNIST, the same format, with no network (dataset 'fashion-mnist')."
+        "no Debian package ships MNIST; Fashion-MNIST, the same format, works with no network: "
+        "dataset 'fashion-mnist' (--dataset fashion-mnist, load_fashion_mnist()), from "
+        "`sudo apt-get install dataset-fashion-mnist` where it is not installed yet."
     ),
 )
 

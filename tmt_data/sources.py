@@ -338,7 +338,7 @@ def _not_found_message(spec: IdxDatasetSpec, tried: list[tuple[str, str]]) -> st
         f"  - on a machine with network run `tmt data fetch {spec.name} --data-dir DIR`, copy "
         f"DIR here and set TMT_DATA_DIR=DIR (the files go in DIR/{spec.name}/);",
         f"  - or put the four files ({names}) in a folder and pass data_dir=FOLDER "
-        f"(--data-dir FOLDER on the command line);",
+        f"(`tmt train --data-dir FOLDER`), or set TMT_DATA_DIR as above;",
     ]
     if spec.debian_package:
         lines.append(

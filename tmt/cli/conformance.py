@@ -12,7 +12,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "conformance",
         help="check registered ops against the conformance suite (gradients, dtypes, aliasing...)",
-        description="Run design.md's conformance checklist on every registered op and sample.",
+        description="Hold every registered op to the op contract: the conformance checklist "
+        "(docs/op-plugins.md) on each op's declared samples.",
     )
     parser.add_argument("--plugin", help="only the ops of this plugin (entry-point or distribution name)")
     parser.add_argument("--op", help="only this op (a name or a glob pattern such as 'extra.*')")

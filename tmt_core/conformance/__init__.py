@@ -1,6 +1,7 @@
 """The conformance suite: does an op keep the contract the engine relies on?
 
-design.md's checklist, one check per item (``CHECKS``), run on every declared sample::
+The conformance checklist (docs/op-plugins.md lists it), one check per item (``CHECKS``), run
+on every declared sample::
 
     >>> from tmt_core import conformance
     >>> conformance.assert_conforms("mul")          # raises AssertionError with a report

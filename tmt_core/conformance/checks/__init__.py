@@ -1,4 +1,4 @@
-"""The conformance checks, one per item of design.md's checklist, in checklist order.
+"""The conformance checks, one per item of the conformance checklist (docs/op-plugins.md), in checklist order.
 
 A check of scope ``sample`` is ``fn(case) -> [Outcome]`` and runs on every sample whose
 call contract holds (``vjp_slots``); a check of scope ``op`` is ``fn(OpContext) ->
@@ -25,7 +25,7 @@ __all__ = ["Check", "CHECKS", "check_names", "OpContext", "apply_xfail", "check_
 @dataclass(frozen=True)
 class Check:
     name: str
-    item: int  # its number in design.md's checklist
+    item: int  # its number in the checklist
     scope: str  # "registration", "sample" or "op"
     run: Callable[..., Any] | None
     parts: tuple[str, ...] = ()  # finer names its results may carry (xfail keys can use them)
