@@ -220,70 +220,124 @@ def _pool_offsets(pool_size):
 
 @defop("max_pool2d", samples=_pool_samples, reference=_pool_reference, conventions=_pool_conventions())
 def max_pool2d(x, pool_size=2, stride=None):
-    """Max over each pool_size window of x (N, C, H, W); stride defaults to pool_size."""
+    """Max over each pool_size window of x (N, C, H, W); stride defaults to pool_size. The
+    residuals say where each window's first maximum is, all the vjp needs."""
     kernel, stride, (oh, ow) = _pool_geometry(x, pool_size, stride)
+    out = np.empty(x.shape[:2] + (oh, ow), dtype=x.dtype)
+    if kernel == stride == (2, 2) and x.shape[2:] == (2 * oh, 2 * ow) and x.flags.c_contiguous:
+        right = np.empty(x.shape[:3] + (ow,), dtype=bool)
+        lower = np.empty(out.shape, dtype=bool)
+        met_nan = []
+
+        def pairs(start, stop):
+            _pool_pairs(x, out, right, lower, start, stop)
+            if _holds_nan(out[start:stop]):
+                met_nan.append(start)
+
+        over_batch(x.shape[0], x.size, pairs)
+        if not met_nan:
+            return out, (x.shape, (right, lower))
     view = windows(x, kernel, stride)  # (N, C, OH, OW, kh, kw)
-    offsets = _pool_offsets(kernel)
-    out = np.empty(view.shape[:4], dtype=x.dtype)
-    # beats[t - 1]: the element at window offset t is greater than every earlier one, so the
-    # window's first maximum is at the last offset that beat the others (offset 0 if none did).
-    # A bool per window and offset is all the vjp needs: a quarter of the input, for 2x2 pools.
-    beats = np.empty((len(offsets) - 1,) + out.shape, dtype=bool)
+    firsts = np.empty((kernel[0] * kernel[1],) + out.shape, dtype=bool)
 
-    def sweep(start, stop, nans_beat):  # a running maximum over the kernel offsets
-        best, candidate = out[start:stop], np.empty_like(out[start:stop])
-        np.copyto(best, view[start:stop, :, :, :, 0, 0])
-        for t, (i, j) in enumerate(offsets[1:]):
-            np.copyto(candidate, view[start:stop, :, :, :, i, j])  # contiguous, for the passes below
-            np.greater(candidate, best, out=beats[t, start:stop])
-            if nans_beat:  # every NaN beats what came before it, an earlier NaN too
-                beats[t, start:stop] |= np.isnan(candidate)
-            np.maximum(best, candidate, out=best)  # keeps a NaN once met
+    def sweep(start, stop):
+        _pool_sweep(view, out, firsts, start, stop, nans_beat=False)
+        if _holds_nan(out[start:stop]):  # a NaN is its window's maximum, at its last NaN
+            _pool_sweep(view, out, firsts, start, stop, nans_beat=True)
 
-    def part(start, stop):
-        sweep(start, stop, False)
-        best = out[start:stop]
-        if best.dtype.kind == "f" and best.size and np.isnan(best.max()):
-            sweep(start, stop, True)  # a NaN is its window's maximum, at its last NaN, as in PyTorch
+    over_batch(x.shape[0], x.size, sweep)
+    return out, (x.shape, firsts)
 
-    over_batch(x.shape[0], x.size, part)
-    return out, (beats, x.shape)
+
+def _holds_nan(a):
+    return a.dtype.kind == "f" and a.size and np.isnan(a.max())
+
+
+def _pool_sweep(view, out, firsts, start, stop, nans_beat):
+    """Any window: a running maximum over the kernel offsets in row-major order, leaving
+    ``firsts[t]``, "window offset t holds the window's first maximum"."""
+    best, candidate = out[start:stop], np.empty_like(out[start:stop])
+    beats = firsts[:, start:stop]  # beats[t]: offset t is greater than every earlier one
+    np.copyto(best, view[start:stop, :, :, :, 0, 0])
+    for t, (i, j) in enumerate(_pool_offsets(view.shape[4:])[1:], start=1):
+        np.copyto(candidate, view[start:stop, :, :, :, i, j])  # contiguous, for the passes below
+        np.greater(candidate, best, out=beats[t])
+        if nans_beat:  # every NaN beats what came before it, an earlier NaN too
+            beats[t] |= np.isnan(candidate)
+        np.maximum(best, candidate, out=best)  # keeps a NaN once met
+    # The first maximum is at the last offset that beat all before it (offset 0 if none did).
+    later = np.zeros(best.shape, dtype=bool)  # a later offset beat them all
+    for t in range(len(beats) - 1, 0, -1):
+        beat = beats[t].copy()
+        np.greater(beat, later, out=beats[t])  # beat, and no later one did
+        later |= beat
+    np.logical_not(later, out=beats[0])
+
+
+def _pool_pairs(x, out, right, lower, start, stop):
+    """2x2 windows at stride 2 tiling a contiguous image, the usual pooling, in two rounds
+    that leave the window's first maximum in row-major order. A window's row is a pair of
+    neighbours (2k, 2k + 1) of the flat array, so the first round is two long passes over all
+    the pairs of the batch (NumPy's per-row overhead would dominate passes along 28-element
+    rows); the second takes the better of each window's two rows.
+    ``right``: the right element beats the left one (ties go left), per row of each window;
+    ``lower``: the bottom row's winner beats the top row's (ties go up). NaNs are left to
+    :func:`_pool_sweep`."""
+    flat, ow = x[start:stop].reshape(-1), out.shape[3]
+    left_of_pair, right_of_pair = flat[0::2], flat[1::2]
+    np.greater(right_of_pair, left_of_pair, out=right[start:stop].reshape(-1))
+    rows = np.maximum(left_of_pair, right_of_pair).reshape(-1, 2, ow)  # (windows' rows, 2, OW)
+    np.greater(rows[:, 1], rows[:, 0], out=lower[start:stop].reshape(-1, ow))
+    np.maximum(rows[:, 0], rows[:, 1], out=out[start:stop].reshape(-1, ow))
 
 
 @max_pool2d.defvjp
 def max_pool2d_vjp(g, res, pool_size=2, stride=None):
-    beats, x_shape = res
+    x_shape, firsts = res
+    if isinstance(firsts, tuple):
+        return (_pairs_vjp(g, x_shape, *firsts),)
     kernel = as_pair(pool_size)
     (kh, kw), (sh, sw) = kernel, kernel if stride is None else as_pair(stride)
     oh, ow = g.shape[2:]
     disjoint = sh >= kh and sw >= kw
     tiled = (sh, sw) == (kh, kw) and x_shape[2:] == (oh * kh, ow * kw)  # each input in one window
     gx = (np.empty if tiled else np.zeros)(x_shape, dtype=g.dtype)
-    offsets = _pool_offsets(kernel)
 
     def part(start, stop):
         images = slice(start, stop)
-        later = None  # windows whose first maximum is at a later offset
-        routed = np.empty_like(g[images])
-        for t in reversed(range(len(offsets))):
-            i, j = offsets[t]
+        routed = None if disjoint else np.empty_like(g[images])
+        # last offset first: an input shared by overlapping windows sums their gradients in
+        # the windows' row-major order, as PyTorch does (float addition is not associative)
+        for t, (i, j) in reversed(list(enumerate(_pool_offsets(kernel)))):
             # d out[y, z]/d x[y*sh + i, z*sw + j] = 1 at the window's first maximum, else 0
-            if t == 0:
-                here = np.ones(g[images].shape, dtype=bool) if later is None else ~later
-            elif later is None:
-                here, later = beats[t - 1, images], beats[t - 1, images].copy()
-            else:
-                here = beats[t - 1, images] & ~later
-                later |= beats[t - 1, images]
-            np.multiply(g[images], here, out=routed)
             target = gx[images, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
-            if disjoint:
-                np.copyto(target, routed)
+            if disjoint:  # each input in at most one window: written once, in place
+                np.multiply(g[images], firsts[t, images], out=target)
             else:
+                np.multiply(g[images], firsts[t, images], out=routed)
                 target += routed
 
     over_batch(g.shape[0], gx.size, part)
     return (gx,)
+
+
+def _pairs_vjp(g, x_shape, right, lower):
+    """The adjoint of :func:`_pool_pairs`, in its two rounds backwards: g to the winning row
+    of each window, then to the winning element of that row's pair."""
+    gx = np.empty(x_shape, dtype=g.dtype)
+    ow = g.shape[3]
+
+    def part(start, stop):
+        g_rows, below = g[start:stop].reshape(-1, ow), lower[start:stop].reshape(-1, ow)
+        rows = np.empty((len(g_rows), 2, ow), dtype=g.dtype)
+        np.multiply(g_rows, ~below, out=rows[:, 0])
+        np.multiply(g_rows, below, out=rows[:, 1])
+        flat, to_right = gx[start:stop].reshape(-1), right[start:stop].reshape(-1)
+        np.multiply(rows.reshape(-1), to_right, out=flat[1::2])
+        np.multiply(rows.reshape(-1), ~to_right, out=flat[0::2])
+
+    over_batch(g.shape[0], gx.size, part)
+    return gx
 
 
 # ---------------------------------------------------------------------------- im2col, im2patches
