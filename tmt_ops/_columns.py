@@ -11,9 +11,11 @@ strided view ``padded[n, c, i::sh, j::sw]`` of the padded input, copied out.
 
 For stride 1, col2im runs over **stacked images**: a block of images is laid out as one long
 row per channel, each padded image starting ``share`` elements after the previous one (the
-bottom padding rows of one are the top padding rows of the next), and every output position
-q is computed over that whole row (the positions that are not real outputs get a zero
-cotangent). Output q of kernel offset (i, j) then reads ``row[q + i*Wp + j]``, so the
+bottom padding rows of one are the top padding rows of the next, and likewise the right
+padding columns of an image row are the left ones of the next row, so a row takes W + pw
+places), and every output position q is computed over that whole row (the positions that are
+not real outputs get a zero cotangent). Output q of kernel offset (i, j) then reads
+``row[q + i*pitch + j]``, so the
 col2im of offset (i, j) is *one* contiguous add of C rows at once: kh*kw adds per block in
 all, where the exact layout takes a strided add per offset and image over OW-long rows.
 NumPy's ufuncs run several times slower on strided operands than on contiguous ones.
@@ -84,7 +86,9 @@ def by_images(g, w, x_shape, stride, padding):
     if stride != (1, 1) or 0 in g.shape[:2] or not w.shape[1] or not np.isfinite(w).all():
         return None, None
     (_, o, oh, ow), (_, c, height, width), (_, _, kh, kw), (ph, pw) = g.shape, x_shape, w.shape, padding
-    wp = width + 2 * pw
+    # A row's pitch: reading past its end reaches the next row's left padding, which is as
+    # good as the right padding as long as the data starts pw places in (wide padding: OW).
+    wp = max(width + pw, ow)
     share = max(height + ph, oh) * wp  # one image's place in a block's row
     reach = (kh - 1) * wp + kw - 1  # how far past its output position an offset adds
     w_t = np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(kh * kw * c, o))  # Wᵀ, rows (i, j, c)
