@@ -101,7 +101,7 @@ def by_images(g, w, x_shape, stride, padding):
         row = count * share + reach  # a channel's row: the images one after another, then the reach
         g_s = np.zeros((o, row), dtype=g.dtype)  # G as (O, images' positions); junk positions stay 0
         g_s[:, : count * share].reshape(o, count, share // wp, wp)[:, :, :oh, :ow] = g[first : first + count].transpose(1, 0, 2, 3)
-        d_cols = np.dot(w_t, g_s).reshape(kh * kw, c * row)  # Wᵀ G; offset t's rows, one run
+        d_cols = np.matmul(w_t, g_s).reshape(kh * kw, c * row)  # Wᵀ G; offset t's rows, one run
         total = np.zeros(c * row + reach, dtype=gx.dtype)
         for t in range(kh * kw):  # each add runs up to `reach` into the next channel's row:
             at = (t // kw) * wp + t % kw  # there it adds the zeros of junk positions

@@ -120,7 +120,8 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     by K with the partial products summed in a fixed order (the result does not depend on
     which thread finished first). Anything else (small, not floating point, shapes that do
     not fit, where NumPy's own error is the answer) is plain ``a @ b``. The pieces go through
-    ``np.dot``, which lets go of the GIL around its BLAS call and writes into ``out=``."""
+    ``np.matmul``, which lets go of the GIL around its BLAS call and writes into ``out=``
+    (``np.dot`` would first zero its output, a wasted pass)."""
     if not _worth_splitting(a, b):
         return a @ b
     (m, k), n = a.shape, b.shape[1]
@@ -128,19 +129,15 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         partial = {}
 
         def products(start, stop):
-            partial[start] = np.dot(a[:, start:stop], b[start:stop])
+            partial[start] = np.matmul(a[:, start:stop], b[start:stop])
 
         over_batch(k, _MIN_ELEMENTS, products)
         return sum(partial[start] for start in sorted(partial))
     out = np.empty((m, n), dtype=np.result_type(a, b))
     if m >= _WORKERS.count:
-        over_batch(m, _MIN_ELEMENTS, lambda start, stop: np.dot(a[start:stop], b, out=out[start:stop]))
-    else:  # a row or two: np.dot writes only contiguous outputs, so columns go through a copy
-
-        def columns(start, stop):
-            out[:, start:stop] = np.dot(a, b[:, start:stop])
-
-        over_batch(n, _MIN_ELEMENTS, columns)
+        over_batch(m, _MIN_ELEMENTS, lambda start, stop: np.matmul(a[start:stop], b, out=out[start:stop]))
+    else:  # a row or two: split the columns
+        over_batch(n, _MIN_ELEMENTS, lambda start, stop: np.matmul(a, b[:, start:stop], out=out[:, start:stop]))
     return out
 
 
@@ -154,7 +151,7 @@ def matmuls(*pairs: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
 
     def task(start, stop):
         for i in range(start, stop):
-            products[i] = np.dot(*pairs[i])
+            products[i] = np.matmul(*pairs[i])
 
     over_batch(len(pairs), _MIN_ELEMENTS, task)
     return products
