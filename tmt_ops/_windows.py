@@ -77,13 +77,26 @@ def output_size(
 
 def pad(x: np.ndarray, padding: Pair) -> np.ndarray:
     """Zero padding of H and W (a copy only when there is padding)."""
-    ph, pw = padding
-    if ph == 0 and pw == 0:
+    if padding == (0, 0):
         return x
-    n, c, h, w = x.shape
-    padded = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
-    padded[:, :, ph : ph + h, pw : pw + w] = x
+    padded = np.empty(padded_shape(x.shape, padding), dtype=x.dtype)
+    pad_into(padded, x, padding)
     return padded
+
+
+def padded_shape(shape: tuple[int, ...], padding: Pair) -> tuple[int, ...]:
+    n, c, h, w = shape
+    return (n, c, h + 2 * padding[0], w + 2 * padding[1])
+
+
+def pad_into(padded: np.ndarray, x: np.ndarray, padding: Pair) -> None:
+    """Write x zero-padded into ``padded``: the borders zeroed, the rest copied once."""
+    (ph, pw), (h, w) = padding, x.shape[2:]
+    padded[:, :, :ph] = 0
+    padded[:, :, ph + h :] = 0
+    padded[:, :, ph : ph + h, :pw] = 0
+    padded[:, :, ph : ph + h, pw + w :] = 0
+    padded[:, :, ph : ph + h, pw : pw + w] = x
 
 
 def windows(padded: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:

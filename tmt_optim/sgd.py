@@ -11,6 +11,7 @@ from tmt_core import Tensor
 
 from .errors import OptimizerError
 from .optimizer import Optimizer
+from .subnormal import flush_subnormals
 
 __all__ = ["SGD"]
 
@@ -62,6 +63,7 @@ class SGD(Optimizer):
             else:
                 np.multiply(buffer, self.momentum, out=buffer)
                 np.add(buffer, direction, out=buffer)  # b_t = μ·b_{t-1} + g
+                flush_subnormals(buffer, self.work_array(state, "_flush", p))  # work may hold g + λ·p
             if self.nesterov:
                 lookahead = self.work_array(state, "_lookahead", p)
                 np.multiply(buffer, self.momentum, out=lookahead)

@@ -1,0 +1,41 @@
+"""Flushing subnormal floats to zero in an optimizer's running averages.
+
+A running average that only decays — Adam's ``m ← β₁·m`` for a weight whose gradient stays 0,
+as for the inputs of a linear layer that always read a black image border — passes through
+the subnormal floats (below 1.2e-38 in float32) on its way to zero: about 800 steps after
+its last gradient with β₁ = 0.9, for ~150 steps more. x86 CPUs run NumPy's arithmetic on
+those numbers many times slower than on normal ones (there is no flush-to-zero switch from
+Python), and a CNN has thousands of such weights: the seed's CNN slowed from 9.6 to 11.7 ms
+a step (batch 64, Fashion-MNIST) after 900 steps, with 40% of its first linear layer's
+``exp_avg`` subnormal (``python bench/long_run.py``).
+
+Zeroing them changes no parameter: an Adam update is η·m/(√v + ε) with ε = 1e-8, and a
+momentum of 1e-38 moves a weight by less than its last bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["flush_subnormals"]
+
+# The exponent field of each float width, and the unsigned view that exposes it.
+_EXPONENTS = {
+    np.dtype(np.float32): (np.uint32, 0x7F800000),
+    np.dtype(np.float64): (np.uint64, 0x7FF0000000000000),
+}
+
+
+def flush_subnormals(values: np.ndarray, scratch: np.ndarray) -> None:
+    """Set every subnormal element of ``values`` to zero, in place, through integer views
+    (arithmetic on the subnormals themselves would be the slow path this avoids).
+    ``scratch`` is a free array of the same shape and dtype. Other dtypes are left alone."""
+    layout = _EXPONENTS.get(values.dtype)
+    if layout is None or not values.flags.c_contiguous or not scratch.flags.c_contiguous:
+        return
+    unsigned, exponent_bits = layout
+    bits, keep = values.view(unsigned), scratch.view(unsigned)
+    np.bitwise_and(bits, unsigned(exponent_bits), out=keep)  # 0 for zeros and subnormals
+    np.minimum(keep, 1, out=keep)
+    np.negative(keep, out=keep)  # all ones where the exponent is not 0, else 0 (wraps)
+    np.bitwise_and(bits, keep, out=bits)
