@@ -122,6 +122,20 @@ def test_max_pool2d(pool_size, stride):
     check_layer(MaxPool2D(pool_size, stride), random(2, 3, 9, 8))
 
 
+@pytest.mark.parametrize("pool_size, stride", [(2, None), (3, 1), (2, 1), (3, 3)])
+@pytest.mark.parametrize("height, width", [(8, 8), (7, 9)], ids=["even", "odd"])
+def test_max_pool2d_routes_tied_windows_as_pytorch_does(pool_size, stride, height, width):
+    # Values in {0, 1, 2}: most windows hold their maximum two or more times.
+    x = np.random.default_rng(7).integers(0, 3, (4, 3, height, width)).astype(np.float32)
+    ours_x, theirs_x = tc.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours, theirs = MaxPool2D(pool_size, stride)(ours_x), tnn.MaxPool2d(pool_size, stride)(theirs_x)
+    np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+    g = random(*ours.shape, seed=8)
+    ours.backward(g)
+    theirs.backward(torch.from_numpy(g))
+    np.testing.assert_array_equal(ours_x.grad, theirs_x.grad.numpy())
+
+
 @pytest.mark.parametrize("pool_size, stride", [(2, None), (3, 1)])
 def test_max_pool2d_with_nans_routes_each_window_as_pytorch_does(pool_size, stride):
     x = random(2, 3, 8, 8)
