@@ -15,10 +15,10 @@ bottom padding rows of one are the top padding rows of the next, and likewise th
 padding columns of an image row are the left ones of the next row, so a row takes W + pw
 places), and every output position q is computed over that whole row (the positions that are
 not real outputs get a zero cotangent). Output q of kernel offset (i, j) then reads
-``row[q + i*pitch + j]``, so the
-col2im of offset (i, j) is *one* contiguous add of C rows at once: kh*kw adds per block in
-all, where the exact layout takes a strided add per offset and image over OW-long rows.
-NumPy's ufuncs run several times slower on strided operands than on contiguous ones.
+``row[q + i*pitch + j]``, so the col2im of offset (i, j) is *one* contiguous add of C rows at
+once: kh*kw adds per block in all, where the exact layout takes a strided add per offset and
+image over OW-long rows. NumPy's ufuncs run several times slower on strided operands than on
+contiguous ones.
 """
 
 from __future__ import annotations

@@ -23,8 +23,10 @@ matmuls of its own images right after copying out their columns; the columns end
 ones, so the bias rides in the matmul (forward) and comes out of dW's matmul (backward), and
 ``activation="relu"`` clips the output in the same pass. The input gradient of a stride-1
 convolution adds the columns back in long contiguous runs ("stacked images", see
-``_columns``). Every big copy, slice-add and matmul is split over the cores through one pool
-of threads (``_parallel``).
+``_columns``). max_pool2d keeps, per window, where its first maximum is (bools), and the
+usual 2x2/2 pooling runs over the flat array's neighbour pairs (long passes; NumPy's per-row
+overhead dominates passes along 14- or 28-element rows). Every big copy, slice-add and matmul
+is split over the cores through one pool of threads (``_parallel``).
 
 Convention (max_pool2d): the gradient of each window goes to its *first* maximum in
 row-major order (smallest row, then smallest column), as in PyTorch; tied elements after
@@ -293,9 +295,10 @@ def _pool_pairs(x, out, right, lower, start, stop):
 
 @max_pool2d.defvjp
 def max_pool2d_vjp(g, res, pool_size=2, stride=None):
-    x_shape, firsts = res
-    if isinstance(firsts, tuple):
-        return (_pairs_vjp(g, x_shape, *firsts),)
+    x_shape, winners = res  # (right, lower) from _pool_pairs, else firsts from _pool_sweep
+    if isinstance(winners, tuple):
+        return (_pairs_vjp(g, x_shape, *winners),)
+    firsts = winners
     kernel = as_pair(pool_size)
     (kh, kw), (sh, sw) = kernel, kernel if stride is None else as_pair(stride)
     oh, ow = g.shape[2:]
