@@ -13,7 +13,7 @@ from tmt_core import Tensor
 
 from .errors import OptimizerError
 from .optimizer import Optimizer
-from .subnormal import flush_subnormals
+from .subnormal import FLUSH_EVERY, flush_subnormals
 
 __all__ = ["Adam", "AdamW"]
 
@@ -74,12 +74,13 @@ class Adam(Optimizer):
         np.subtract(grad, m, out=work)
         np.multiply(work, 1 - beta1, out=work)
         np.add(m, work, out=m)  # m ← m + (1−β₁)(g − m)
-        flush_subnormals(m, work)
         np.multiply(v, beta2, out=v)
         np.multiply(grad, grad, out=work)
         np.multiply(work, 1 - beta2, out=work)
         np.add(v, work, out=v)  # v ← β₂·v + (1−β₂)·g²
-        flush_subnormals(v, work)
+        if step % FLUSH_EVERY == 0:
+            flush_subnormals(m, work)
+            flush_subnormals(v, work)
         bias_correction1 = 1 - beta1**step
         bias_correction2 = 1 - beta2**step
         np.sqrt(v, out=work)

@@ -11,7 +11,7 @@ from tmt_core import Tensor
 
 from .errors import OptimizerError
 from .optimizer import Optimizer
-from .subnormal import flush_subnormals
+from .subnormal import FLUSH_EVERY, flush_subnormals
 
 __all__ = ["SGD"]
 
@@ -63,7 +63,9 @@ class SGD(Optimizer):
             else:
                 np.multiply(buffer, self.momentum, out=buffer)
                 np.add(buffer, direction, out=buffer)  # b_t = μ·b_{t-1} + g
-                flush_subnormals(buffer, self.work_array(state, "_flush", p))  # work may hold g + λ·p
+                state["_steps"] = state.get("_steps", 0) + 1
+                if state["_steps"] % FLUSH_EVERY == 0:
+                    flush_subnormals(buffer, self.work_array(state, "_flush", p))  # work may hold g + λ·p
             if self.nesterov:
                 lookahead = self.work_array(state, "_lookahead", p)
                 np.multiply(buffer, self.momentum, out=lookahead)

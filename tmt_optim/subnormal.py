@@ -18,7 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["flush_subnormals"]
+__all__ = ["FLUSH_EVERY", "flush_subnormals"]
+
+# Flushing takes four integer passes (Adam's step on the seed's CNN: 0.43 -> 0.75 ms when
+# done every step). Every 8th step, a value that turns subnormal stays so for at most 7 steps
+# instead of ~150, for an eighth of the cost.
+FLUSH_EVERY = 8
 
 # The exponent field of each float width, and the unsigned view that exposes it.
 _EXPONENTS = {
