@@ -87,6 +87,8 @@ def time_every_hand_off() -> None:
             HAND_OFFS["the other threads start after the call"] += min(b for b, _ in spans.values()) - called
             HAND_OFFS["the caller waits for their work"] += max(0.0, max(e for _, e in spans.values()) - mine[1])
             HAND_OFFS["the call returns after all are done"] += returned - max(mine[1], *(e for _, e in spans.values()))
+            HAND_OFFS["the caller's own part takes"] += mine[1] - mine[0]
+            HAND_OFFS["another thread's part takes (the longest)"] += max(e - b for b, e in spans.values())
 
     for module in list(sys.modules.values()):
         if getattr(module, "over_batch", None) is original:

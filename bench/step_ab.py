@@ -23,28 +23,37 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 STEPS = {"w1": 460, "w2": 120}
 
 
-def time_steps(workload: str) -> float:
-    """Milliseconds a training step of this process's tmt."""
+def training_step(workload: str, x, y):
+    """``step(idx)``: one training step of the workload's network (as `tmt train` builds it)
+    on the rows ``idx`` of the images ``x`` (N, 28, 28) and labels ``y``."""
     import workloads as W
     from tmt.cli.train import build_model
     from tmt_core import Tensor
     from tmt_nn import cross_entropy
     from tmt_optim import SGD, Adam
 
-    x, y, _, _ = W.fashion_mnist()
     if workload == "w1":
         x, model = x.reshape(-1, 784), build_model("mlp", (784,), 10)
         optimizer = SGD(model.parameters(), lr=W.W1["lr"])
     else:
         x, model = x.reshape(-1, 1, 28, 28), build_model("cnn", (1, 28, 28), 10)
         optimizer = Adam(model.parameters(), lr=W.W2["lr"])
-    batches = W.epoch_batches(len(x), 0, seed=0)
 
     def step(idx):
         cross_entropy(model(Tensor(x[idx])), Tensor(y[idx])).backward()
         optimizer.step()
         optimizer.zero_grad()
 
+    return step
+
+
+def time_steps(workload: str) -> float:
+    """Milliseconds a training step of this process's tmt."""
+    import workloads as W
+
+    x, y, _, _ = W.fashion_mnist()
+    step = training_step(workload, x, y)
+    batches = W.epoch_batches(len(x), 0, seed=0)
     for idx in batches[:20]:
         step(idx)
     start = time.perf_counter()
