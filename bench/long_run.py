@@ -2,8 +2,7 @@
 
     python bench/long_run.py [--steps 1800] [--block 300] [--batch 64]
 
-Trains the seed's CNN (W2's network and Adam, from the same initial weights and shuffle
-order) for ``--steps`` steps at the Keras comparison's batch size, in one process per
+Trains the seed's CNN (W2's network and Adam, in the same shuffle order) for ``--steps`` steps at the Keras comparison's batch size, in one process per
 framework, and prints the milliseconds a step of every block of ``--block`` steps. Written
 for the slowdown Adam's decaying moments caused before tmt_optim flushed their subnormal
 values (tmt_optim/subnormal.py): a step took ~20% longer after ~900 steps. Not a test.
@@ -26,36 +25,16 @@ def block_times(framework: str, steps: int, block: int, batch: int) -> list[floa
     import workloads as W
 
     x, y, _, _ = W.fashion_mnist()
-    x = x.reshape(-1, 1, 28, 28)
     order = [b for epoch in range(steps * batch // len(x) + 1) for b in W.epoch_batches(len(x), epoch, 0, batch)]
     if framework == "tmt":
-        from train_tmt import start_from
-        from tmt.cli.train import build_model
-        from tmt_core import Tensor
-        from tmt_nn import cross_entropy
-        from tmt_optim import Adam
+        from step_ab import training_step
 
-        model = build_model("cnn", (1, 28, 28), 10)
-        start_from(model, W.W2_LAYERS, 0)
-        optimizer = Adam(model.parameters(), lr=W.W2["lr"])
-
-        def step(idx):
-            cross_entropy(model(Tensor(x[idx])), Tensor(y[idx])).backward()
-            optimizer.step()
-            optimizer.zero_grad()
+        step = training_step("w2", x, y)
     else:
         import torch
         import train_torch
 
-        model = train_torch.cnn()
-        train_torch.start_from(model, W.W2_LAYERS, 0)
-        optimizer = torch.optim.Adam(model.parameters(), lr=W.W2["lr"])
-        loss_fn, xt, yt = torch.nn.CrossEntropyLoss(), torch.from_numpy(x), torch.from_numpy(y)
-
-        def step(idx):
-            optimizer.zero_grad()
-            loss_fn(model(xt[idx]), yt[idx]).backward()
-            optimizer.step()
+        step = train_torch.w2_step(torch.from_numpy(x.reshape(-1, 1, 28, 28)), torch.from_numpy(y))
 
     times, started = [], time.perf_counter()
     for i, idx in enumerate(order[:steps], start=1):

@@ -3,9 +3,8 @@
     python bench/threads.py [--steps 200]
     python bench/threads.py --worker tmt --threads 1    # one run, e.g. under `perf record -g`
 
-Trains W2's network (the seed's CNN, Adam, batch 128, W2's initial weights and shuffle order)
-for 20 untimed steps, then times ``--steps`` more, in one process per framework and thread
-count: tmt with ``TMT_NUM_THREADS`` (and OpenBLAS on one thread when tmt has one), PyTorch
+Trains W2's network (the seed's CNN, Adam, batch 128, W2's shuffle order) for 20 untimed
+steps, then times ``--steps`` more, in one process per framework and thread count: tmt with ``TMT_NUM_THREADS`` (and OpenBLAS on one thread when tmt has one), PyTorch
 with ``torch.set_num_threads``. Prints wall and CPU milliseconds a step and the speed-up two
 threads give over one. Not a test: no assertions.
 """
@@ -28,7 +27,6 @@ def step_times(framework: str, steps: int) -> dict[str, float]:
     import workloads as W
 
     x, y, _, _ = W.fashion_mnist()
-    x = x.reshape(-1, 1, 28, 28)
     batches = W.epoch_batches(len(x), 0, seed=0)[: 20 + steps]
     if framework == "tmt":
         from step_ab import training_step
@@ -39,15 +37,7 @@ def step_times(framework: str, steps: int) -> dict[str, float]:
         import train_torch
 
         torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
-        model = train_torch.cnn()
-        train_torch.start_from(model, W.W2_LAYERS, 0)
-        optimizer = torch.optim.Adam(model.parameters(), lr=W.W2["lr"])
-        loss_fn, xt, yt = torch.nn.CrossEntropyLoss(), torch.from_numpy(x), torch.from_numpy(y)
-
-        def step(idx):
-            optimizer.zero_grad()
-            loss_fn(model(xt[idx]), yt[idx]).backward()
-            optimizer.step()
+        step = train_torch.w2_step(torch.from_numpy(x.reshape(-1, 1, 28, 28)), torch.from_numpy(y))
 
     for idx in batches[:20]:
         step(idx)

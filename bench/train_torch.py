@@ -57,6 +57,23 @@ def cnn():
         nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
+def w2_step(x, y, seed=0):
+    """``step(idx)``: one W2 training step, from the workload's initial weights, on the rows
+    ``idx`` (a NumPy index array) of the tensors x (N, 1, 28, 28) and y."""
+    model = cnn()
+    start_from(model, W.W2_LAYERS, seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=W.W2["lr"])
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step(idx):
+        ix = torch.from_numpy(idx)
+        optimizer.zero_grad()
+        loss_fn(model(x[ix]), y[ix]).backward()
+        optimizer.step()
+
+    return step
+
+
 def w1(seed):
     x, y, xt, yt = tensors((-1, 784))
     model = mlp()
