@@ -62,7 +62,7 @@ def run(framework: str, threads: int, steps: int) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=200, help="timed steps (default 200)")
     parser.add_argument("--worker", choices=["tmt", "torch"], help="run one framework in this process")
     parser.add_argument("--threads", type=int, default=1, help="with --worker")
     args = parser.parse_args()
