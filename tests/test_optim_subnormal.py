@@ -61,3 +61,27 @@ def test_an_average_that_decays_to_zero_does_not_linger_among_the_subnormals(mak
     assert 0 < longest < FLUSH_EVERY  # it did pass through them, briefly
     assert not any(optimizer.state[0][name].any() for name in buffers)  # and reached 0
     assert np.isfinite(param.data).all()
+
+
+@pytest.mark.parametrize("eps", [0.0, 1e-30, 1e-8])
+def test_adam_moves_every_weight_exactly_as_without_the_flush(eps, monkeypatch):
+    # Gradients around 1e-20 make v subnormal while m is not: with a tiny ε, m/√v̂ is a whole
+    # step, and zeroing v would turn it into m/ε (inf for ε = 0). Adam flushes only when ε
+    # swamps every √v̂ a subnormal v can give, so the weights are bit for bit the unflushed ones.
+    rng = np.random.default_rng(3)
+    first = rng.choice([1e-20, -3e-19, 1e-3], size=16)  # no 0 yet: with ε = 0, 0/0 is NaN, flush or not
+    gradients = [first] + [rng.choice([0.0, 1e-20, -3e-19, 1e-3], size=16) for _ in range(40)]
+    gradients = [g.astype(np.float32) for g in gradients]
+
+    def train():
+        param = tc.Tensor(np.ones(16, dtype=np.float32), requires_grad=True)
+        optimizer = Adam([param], lr=1e-3, eps=eps)
+        for g in gradients:
+            param.grad = g.copy()
+            optimizer.step()
+        return param.data
+
+    flushed = train()
+    monkeypatch.setattr("tmt_optim.adam.flush_subnormals", lambda values, scratch: None)
+    np.testing.assert_array_equal(flushed, train())
+    assert np.isfinite(flushed).all()

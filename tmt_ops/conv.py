@@ -34,6 +34,8 @@ it get nothing. Unlike the ``max`` reduction (ties split equally), this matches 
 indices PyTorch's max_pool2d returns, so gradients agree with PyTorch even on the many
 ties ReLU leaves in front of a pooling layer. A window holding NaNs has NaN for its maximum
 and sends its gradient to its *last* NaN: PyTorch's CPU kernel moves its index on every NaN.
+The routing multiplies g by 0 or 1, so an infinite or NaN cotangent makes NaN at its window's
+other inputs, where PyTorch writes 0 (the relu op's g · 1[x > 0] does the same).
 """
 
 from __future__ import annotations

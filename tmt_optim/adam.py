@@ -13,7 +13,7 @@ from tmt_core import Tensor
 
 from .errors import OptimizerError
 from .optimizer import Optimizer
-from .subnormal import FLUSH_EVERY, flush_subnormals
+from .subnormal import FLUSH_EVERY, flush_is_exact, flush_subnormals
 
 __all__ = ["Adam", "AdamW"]
 
@@ -78,7 +78,7 @@ class Adam(Optimizer):
         np.multiply(grad, grad, out=work)
         np.multiply(work, 1 - beta2, out=work)
         np.add(v, work, out=v)  # v ← β₂·v + (1−β₂)·g²
-        if step % FLUSH_EVERY == 0:
+        if step % FLUSH_EVERY == 0 and flush_is_exact(p.dtype, eps, beta2):
             flush_subnormals(m, work)
             flush_subnormals(v, work)
         bias_correction1 = 1 - beta1**step

@@ -10,20 +10,31 @@ Fashion-MNIST) went from ~10 ms over its first 600 steps to 12-13 ms after 900, 
 its first linear layer's ``exp_avg`` subnormal. ``python bench/long_run.py`` shows the steps
 staying at ~10 ms with the flush.
 
-Zeroing them changes no parameter: an Adam update is η·m/(√v + ε) with ε = 1e-8, and a
-momentum of 1e-38 moves a weight by less than its last bit.
+Zeroing them changes no result worth a bit: a momentum of 1e-38 moves a weight by less than
+its last bit, and so does Adam's η·m/(√v̂ + ε) for a subnormal m when ε is the default 1e-8,
+which also swamps √v̂ of a subnormal v. With a tiny ε (0, 1e-30) that no longer holds — m/√v̂
+of gradients around 1e-20 is a full step — so Adam flushes only when :func:`flush_is_exact`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["FLUSH_EVERY", "flush_subnormals"]
+__all__ = ["FLUSH_EVERY", "flush_is_exact", "flush_subnormals"]
 
 # Flushing takes four integer passes (Adam's step on the seed's CNN: 0.43 -> 0.75 ms when
 # done every step). Every 8th step, a value that turns subnormal stays so for at most 7 steps
 # instead of ~150, for an eighth of the cost.
 FLUSH_EVERY = 8
+
+def flush_is_exact(dtype: np.dtype, eps: float, beta2: float) -> bool:
+    """Whether Adam may zero its subnormal moments: ε swamps the largest √v̂ a subnormal v can
+    give (at step 1, v̂ = v / (1 − β₂)) by more than the float's precision, so ε + √v̂ == ε."""
+    if np.dtype(dtype) not in _EXPONENTS or beta2 >= 1:
+        return False
+    info = np.finfo(dtype)
+    return eps * info.eps / 4 > np.sqrt(info.tiny / (1 - beta2))
+
 
 # The exponent field of each float width, and the unsigned view that exposes it.
 _EXPONENTS = {
