@@ -254,7 +254,7 @@ def max_pool2d(x, pool_size=2, stride=None):
 
 
 def _holds_nan(a):
-    return a.dtype.kind == "f" and a.size and np.isnan(a.max())
+    return a.dtype.kind == "f" and a.size > 0 and bool(np.isnan(a.max()))
 
 
 def _pool_sweep(view, out, firsts, start, stop, nans_beat):
@@ -297,10 +297,9 @@ def _pool_pairs(x, out, right, lower, start, stop):
 
 @max_pool2d.defvjp
 def max_pool2d_vjp(g, res, pool_size=2, stride=None):
-    x_shape, winners = res  # (right, lower) from _pool_pairs, else firsts from _pool_sweep
-    if isinstance(winners, tuple):
-        return (_pairs_vjp(g, x_shape, *winners),)
-    firsts = winners
+    x_shape, firsts = res  # firsts from _pool_sweep, or (right, lower) from _pool_pairs
+    if isinstance(firsts, tuple):
+        return (_pairs_vjp(g, x_shape, *firsts),)
     kernel = as_pair(pool_size)
     (kh, kw), (sh, sw) = kernel, kernel if stride is None else as_pair(stride)
     oh, ow = g.shape[2:]
