@@ -249,3 +249,59 @@ def test_network_eval_switches_dropout_off():
     x = images(8, 4)
     net.eval()
     np.testing.assert_array_equal(net(x).data, net[0](x).data)
+
+
+# ---------------------------------------------------------------------------- conv + pool as one op
+
+
+def _run(layers, x, g):
+    """Output and gradients (input, then every parameter) of ``layers`` applied to x."""
+    x = tc.Tensor(x, requires_grad=True)
+    out = layers(x)
+    out.backward(g)
+    params = layers.parameters()
+    grads = [x.grad] + [p.grad for p in params]
+    for p in params:
+        p.grad = None
+    return out, grads
+
+
+@pytest.mark.parametrize("activation", [None, "relu"])
+def test_network_runs_a_conv_before_its_pool_as_one_op_with_the_same_values_and_gradients(activation):
+    net = Network([
+        Conv2D(2, 4, 3, padding=1, activation=activation, rng=0), MaxPool2D(2),
+        Conv2D(4, 3, 3, padding=1, activation=activation, rng=1), MaxPool2D(2),
+    ])
+    x, g = images(3, 2, 8, 8), images(3, 3, 2, 2, seed=1)
+    fused, fused_grads = _run(net, x, g)
+    assert fused.grad_fn == "conv2d_pool"
+
+    def one_by_one(x):
+        for layer in net:
+            x = layer(x)
+        return x
+
+    one_by_one.parameters = net.parameters
+    apart, apart_grads = _run(one_by_one, x, g)
+    np.testing.assert_array_equal(fused.data, apart.data)
+    for one, other in zip(fused_grads, apart_grads):
+        np.testing.assert_array_equal(one, other)
+
+
+def test_a_conv_subclass_or_a_tanh_conv_runs_apart_from_its_pool():
+    class Doubled(Conv2D):
+        def forward(self, x):
+            return super().forward(x) * 2.0
+
+    x = images(2, 1, 6, 6)
+    doubled = Network([Doubled(1, 2, 3, padding=1, rng=0), MaxPool2D(2)])
+    out = doubled(x)
+    assert out.grad_fn == "max_pool2d"
+    np.testing.assert_array_equal(out.data, MaxPool2D(2)(doubled[0](x)).data)
+    assert Network([Conv2D(1, 2, 3, activation="tanh", rng=0), MaxPool2D(2)])(x).grad_fn == "max_pool2d"
+
+
+def test_a_pool_that_does_not_fit_names_both_layers_run_as_one_op():
+    net = Network([Linear(4, 4), ReLU(), Conv2D(1, 3, 1, rng=0), MaxPool2D(3)])
+    with pytest.raises(tc.errors.OpError, match=r"Network layers \(2\) Conv2D\(1, 3, .*\) and \(3\) MaxPool2D\(pool_size=3\), run as one op: conv2d_pool: pool 3x3 is larger"):
+        net(images(2, 1, 2, 4))

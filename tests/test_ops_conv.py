@@ -277,3 +277,36 @@ def test_max_pool2d_routes_a_nan_windows_gradient_to_its_last_nan_as_pytorch_doe
     expected = np.zeros((2, 2))
     expected[nans[-1]] = 1.0  # PyTorch's CPU kernel moves the index on every NaN it meets
     np.testing.assert_array_equal(gx[0, 0], expected)
+
+
+@pytest.mark.parametrize("activation", [None, "relu"])
+@pytest.mark.parametrize(
+    "size, stride, pool_size, pool_stride",
+    [(8, 1, 2, None), (7, 1, 2, None), (9, 2, 2, 2), (8, 1, 3, 1)],
+    ids=["2x2 pool, even", "2x2 pool, odd", "stride 2 conv", "overlapping 3x3 pool"],
+)
+@pytest.mark.parametrize("nans", [False, True], ids=["finite", "nans"])
+def test_conv2d_pool_is_max_pool2d_of_conv2d_to_the_bit(activation, size, stride, pool_size, pool_stride, nans):
+    rng = np.random.default_rng(11)
+    # Small integers: most windows tie, and many outputs are exactly 0 (the ReLU's kink).
+    x = rng.integers(-1, 2, (3, 2, size, size)).astype(np.float32)
+    w, b = rng.integers(-1, 2, (4, 2, 3, 3)).astype(np.float32), np.array([0, 1, -1, 0], dtype=np.float32)
+    if nans:
+        x[rng.random(x.shape) < 0.05] = np.nan
+    conv_attrs = dict(stride=stride, padding=1, activation=activation)
+    fused = [tc.Tensor(a, requires_grad=True) for a in (x, w, b)]
+    out = tc.ops.conv2d_pool(*fused, **conv_attrs, pool_size=pool_size, pool_stride=pool_stride)
+    apart = [tc.Tensor(a, requires_grad=True) for a in (x, w, b)]
+    want = tc.ops.max_pool2d(tc.ops.conv2d(*apart, **conv_attrs), pool_size=pool_size, stride=pool_stride)
+    np.testing.assert_array_equal(out.data, want.data)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    out.backward(g)
+    want.backward(g)
+    for one, other in zip(fused, apart):
+        np.testing.assert_array_equal(one.grad, other.grad)
+
+
+def test_conv2d_pool_says_the_pool_does_not_fit_the_convolutions_output():
+    x, w, b = np.zeros((2, 1, 4, 4)), np.zeros((3, 1, 3, 3)), np.zeros(3)
+    with pytest.raises(OpError, match=r"conv2d_pool: pool 3x3 is larger than the padded input 2x2 \(the convolution's output of shape \(2, 3, 2, 2\)"):
+        tc.ops.conv2d_pool(x, w, b, pool_size=3)

@@ -60,14 +60,14 @@ def check_image(op: str, name: str, x: np.ndarray) -> None:
 
 
 def output_size(
-    op: str, x_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair, what: str = "kernel"
+    op: str, x_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair, what: str = "kernel", of: str = "x"
 ) -> Pair:
     """(OH, OW) of a window sweep; an error when the window does not fit the padded input."""
     padded = (x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
     if kernel[0] > padded[0] or kernel[1] > padded[1]:
         raise OpError(
             f"{op}: {what} {kernel[0]}x{kernel[1]} is larger than the padded input "
-            f"{padded[0]}x{padded[1]} (x of shape {x_shape}, padding {padding})"
+            f"{padded[0]}x{padded[1]} ({of} of shape {x_shape}, padding {padding})"
         )
     return (
         (padded[0] - kernel[0]) // stride[0] + 1,

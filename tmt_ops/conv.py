@@ -55,24 +55,24 @@ tune_allocator()  # a CNN step frees and reallocates the same large buffers: reu
 # ---------------------------------------------------------------------------- conv2d
 
 
-def _conv_geometry(x, w, b, stride, padding, activation=None):
-    check_image("conv2d", "input x", x)
-    check_activation("conv2d", activation)
+def _conv_geometry(x, w, b, stride, padding, activation=None, op="conv2d"):
+    check_image(op, "input x", x)
+    check_activation(op, activation)
     if w.ndim != 4:
-        raise OpError(f"conv2d: weight w must be 4-D (O, C, kh, kw), got shape {w.shape}")
+        raise OpError(f"{op}: weight w must be 4-D (O, C, kh, kw), got shape {w.shape}")
     if x.shape[1] != w.shape[1]:
         raise OpError(
-            f"conv2d: x has {x.shape[1]} channels (x of shape {x.shape}) but w expects "
+            f"{op}: x has {x.shape[1]} channels (x of shape {x.shape}) but w expects "
             f"{w.shape[1]} (w of shape {w.shape})"
         )
     if b.shape != (w.shape[0],):
         raise OpError(
-            f"conv2d: bias b must have shape ({w.shape[0]},) for w of shape {w.shape}, "
+            f"{op}: bias b must have shape ({w.shape[0]},) for w of shape {w.shape}, "
             f"got {b.shape}"
         )
-    s = pair("conv2d", "stride", stride, 1)
-    p = pair("conv2d", "padding", padding, 0)
-    return s, p, output_size("conv2d", x.shape, w.shape[2:], s, p)
+    s = pair(op, "stride", stride, 1)
+    p = pair(op, "padding", padding, 0)
+    return s, p, output_size(op, x.shape, w.shape[2:], s, p)
 
 
 def _conv_reference(x, w, b, stride=1, padding=0, activation=None):
@@ -131,20 +131,31 @@ def conv2d(x, w, b, stride=1, padding=0, activation=None):
 @conv2d.defvjp
 def conv2d_vjp(g, res, stride=1, padding=0, activation=None, needs=(True, True, True)):
     cols, w, x_shape, clipped = res
+    if clipped is None:
+        return _conv_backward(g, None, cols, w, x_shape, stride, padding, needs)
+    dz, g3, relu_out = np.empty(g.shape, g.dtype), g.reshape(len(g), -1), clipped.reshape(len(g), -1)
+
+    def mask(start, stop):  # d relu(z)/dz = 1[z > 0], and relu(z) > 0 exactly where z > 0
+        np.multiply(g3[start:stop], relu_out[start:stop] > 0, out=dz.reshape(g3.shape)[start:stop])
+
+    return _conv_backward(dz, mask, cols, w, x_shape, stride, padding, needs)
+
+
+def _conv_backward(dz, fill_dz, cols, w, x_shape, stride, padding, needs):
+    """(dx, dW, db) from dz = d loss/d z (N, O, OH, OW), z = W cols + b the convolution before
+    any activation. ``fill_dz(start, stop)``, if given, first writes dz's images start:stop, on
+    the thread that then uses them, while they are in its cache."""
     need_x, need_w, need_b = needs  # a first layer's images need no gradient: half its backward
-    n, o, oh, ow = g.shape
-    g3 = g.reshape(n, o, oh * ow)
-    # With the ReLU, each thread first masks its images' cotangent into `masked`:
-    # d relu(z)/dz = 1[z > 0], and relu(z) > 0 exactly where z > 0.
-    masked = g3 if clipped is None else np.empty_like(g3)
+    n, o, oh, ow = dz.shape
+    dz3 = dz.reshape(n, o, oh * ow)
     stride, padding = as_pair(stride), as_pair(padding)
-    gx, fill = columns.by_images(masked.reshape(g.shape), w, x_shape, stride, padding) if need_x else (None, None)
+    gx, fill = columns.by_images(dz, w, x_shape, stride, padding) if need_x else (None, None)
     w_parts, b_parts = {}, {}  # by first image: summed in a fixed order, never varying
 
     def per_thread(start, stop):
-        mine = masked[start:stop]
-        if clipped is not None:
-            np.multiply(g3[start:stop], clipped.reshape(g3.shape)[start:stop] > 0, out=mine)
+        if fill_dz is not None:
+            fill_dz(start, stop)
+        mine = dz3[start:stop]
         if need_w:  # [dW db]ᵀ = Σₙ colsₙ Gₙᵀ, (K + 1, O): the ones row gives db
             w_parts[start] = (cols[start:stop] @ mine.transpose(0, 2, 1)).sum(axis=0)
         elif need_b:  # d out/d b[o] = 1 at every (n, oh, ow)
@@ -159,7 +170,7 @@ def conv2d_vjp(g, res, stride=1, padding=0, activation=None, needs=(True, True, 
     else:
         gw, gb = None, (sum(b_parts[start] for start in sorted(b_parts)) if need_b else None)
     if need_x and fill is None:
-        gx = columns.input_gradient(masked.reshape(g.shape), w, x_shape, stride, padding)
+        gx = columns.input_gradient(dz, w, x_shape, stride, padding)
     return gx, gw, gb
 
 
@@ -326,22 +337,105 @@ def max_pool2d_vjp(g, res, pool_size=2, stride=None):
 
 
 def _pairs_vjp(g, x_shape, right, lower):
-    """The adjoint of :func:`_pool_pairs`, in its two rounds backwards: g to the winning row
-    of each window, then to the winning element of that row's pair."""
+    """The adjoint of :func:`_pool_pairs`."""
     gx = np.empty(x_shape, dtype=g.dtype)
-    ow = g.shape[3]
-
-    def part(start, stop):
-        g_rows, below = g[start:stop].reshape(-1, ow), lower[start:stop].reshape(-1, ow)
-        rows = np.empty((len(g_rows), 2, ow), dtype=g.dtype)
-        np.multiply(g_rows, ~below, out=rows[:, 0])
-        np.multiply(g_rows, below, out=rows[:, 1])
-        flat, to_right = gx[start:stop].reshape(-1), right[start:stop].reshape(-1)
-        np.multiply(rows.reshape(-1), to_right, out=flat[1::2])
-        np.multiply(rows.reshape(-1), ~to_right, out=flat[0::2])
-
-    over_batch(g.shape[0], gx.size, part)
+    over_batch(g.shape[0], gx.size, lambda start, stop: _pairs_route(g, gx, right, lower, start, stop))
     return gx
+
+
+def _pairs_route(g, gx, right, lower, start, stop):
+    """:func:`_pool_pairs`'s two rounds backwards for images start:stop: g to the winning row
+    of each window, then to the winning element of that row's pair."""
+    ow = g.shape[3]
+    g_rows, below = g[start:stop].reshape(-1, ow), lower[start:stop].reshape(-1, ow)
+    rows = np.empty((len(g_rows), 2, ow), dtype=g.dtype)
+    np.multiply(g_rows, ~below, out=rows[:, 0])
+    np.multiply(g_rows, below, out=rows[:, 1])
+    flat, to_right = gx[start:stop].reshape(-1), right[start:stop].reshape(-1)
+    np.multiply(rows.reshape(-1), to_right, out=flat[1::2])
+    np.multiply(rows.reshape(-1), ~to_right, out=flat[0::2])
+
+
+# ---------------------------------------------------------------------------- conv2d_pool
+
+
+def _conv_pool_reference(x, w, b, stride=1, padding=0, activation=None, pool_size=2, pool_stride=None):
+    return _pool_reference(_conv_reference(x, w, b, stride, padding, activation), pool_size, pool_stride)
+
+
+def _conv_pool_samples(rng):
+    n = rng.standard_normal
+    return [
+        Sample(n((2, 2, 4, 4)), n((3, 2, 3, 3)), n(3), padding=1, name="2x2 pool"),
+        Sample(n((2, 2, 6, 6)), n((3, 2, 3, 3)), n(3), padding=1, activation="relu", name="relu, 2x2 pool"),
+        Sample(n((2, 3, 7, 7)), n((2, 3, 3, 3)), n(2), padding=1, activation="relu", name="7x7: the pool drops a row and a column", jacobian=False),
+        Sample(n((1, 2, 7, 7)), n((2, 2, 3, 3)), n(2), stride=2, padding=1, activation="relu", pool_size=3, pool_stride=1, name="stride 2, padding 1, overlapping 3x3 pool", jacobian=False),
+        Sample(n((2, 1, 4, 6)), n((2, 1, 1, 3)), n(2), padding=(0, 1), pool_size=(1, 2), name="1x2 pool over a 1x3 kernel"),
+    ]
+
+
+@defop("conv2d_pool", samples=_conv_pool_samples, reference=_conv_pool_reference, rtol=1e-4, atol=1e-5)
+def conv2d_pool(x, w, b, stride=1, padding=0, activation=None, pool_size=2, pool_stride=None):
+    """max_pool2d(conv2d(x, w, b, ...), pool_size, pool_stride) in one op, the pair a CNN's
+    Network runs as one (see tmt_nn's Network). Exactly the two ops' values and gradients:
+    a ReLU commutes with the max, so it clips the 4x smaller pooled output, and its mask
+    1[pooled > 0] rides on the pooled cotangent. The usual 2x2/2 pooling runs on each
+    thread's images right after their matmul, while they are in cache; the convolution's
+    output is never kept."""
+    s, p, (oh, ow) = _conv_geometry(x, w, b, stride, padding, activation, op="conv2d_pool")
+    n, o = x.shape[0], w.shape[0]
+    kernel = pair("conv2d_pool", "pool_size", pool_size, 1)
+    pool_s = kernel if pool_stride is None else pair("conv2d_pool", "pool_stride", pool_stride, 1)
+    ph, pw = output_size("conv2d_pool", (n, o, oh, ow), kernel, pool_s, (0, 0), what="pool", of="the convolution's output")
+    if kernel == pool_s == (2, 2) and (oh, ow) == (2 * ph, 2 * pw):
+        found = _conv_pool_pairs(x, w, b, s, p, (oh, ow), activation)
+        if found is not None:
+            return found
+    z, conv_res = conv2d.forward(x, w, b, stride=stride, padding=padding, activation=activation)
+    out, pool_res = max_pool2d.forward(z, pool_size=pool_size, stride=pool_stride)
+    return out, ("apart", conv_res, pool_res)
+
+
+def _conv_pool_pairs(x, w, b, stride, padding, conv_size, activation):
+    """The 2x2/2 pooling of :func:`_pool_pairs` on each thread's convolved images; None if a
+    NaN turned up (left to the two ops apart)."""
+    o, c, kh, kw = w.shape
+    (n, (oh, ow)) = x.shape[0], conv_size
+    z = np.empty((n, o, oh, ow), dtype=np.result_type(x, w))
+    out = np.empty((n, o, oh // 2, ow // 2), dtype=z.dtype)
+    right, lower = np.empty((n, o, oh, ow // 2), dtype=bool), np.empty(out.shape, dtype=bool)
+    w_b = np.empty((o, c * kh * kw + 1), dtype=z.dtype)  # [W b]: the columns end in a row of ones
+    w_b[:, :-1], w_b[:, -1] = w.reshape(o, c * kh * kw), b
+    met_nan = []
+
+    def per_image(cols, start, stop):  # on each thread, while its columns are in cache
+        np.matmul(w_b, cols[start:stop], out=z.reshape(n, o, oh * ow)[start:stop])
+        _pool_pairs(z, out, right, lower, start, stop)
+        if _holds_nan(out[start:stop]):
+            met_nan.append(start)
+        elif activation == "relu":  # relu(max(z)) = max(relu(z)): the max keeps the order
+            np.maximum(out[start:stop], 0, out=out[start:stop])
+
+    cols = columns.gather(x, (kh, kw), stride, padding, then=per_image)
+    if met_nan:
+        return None
+    return out, ("pairs", cols, w, x.shape, z.shape, (right, lower), out if activation else None)
+
+
+@conv2d_pool.defvjp
+def conv2d_pool_vjp(g, res, stride=1, padding=0, activation=None, pool_size=2, pool_stride=None, needs=(True, True, True)):
+    if res[0] == "apart":
+        _, conv_res, pool_res = res
+        (dz,) = max_pool2d.vjp(g, pool_res, pool_size=pool_size, stride=pool_stride)
+        return conv2d_vjp(dz, conv_res, stride=stride, padding=padding, activation=activation, needs=needs)
+    _, cols, w, x_shape, z_shape, (right, lower), clipped = res
+    dz = np.empty(z_shape, dtype=g.dtype)
+
+    def route(start, stop):  # d out/d z: 1 at each window's first maximum (times relu' there)
+        mine = g[start:stop] if clipped is None else g[start:stop] * (clipped[start:stop] > 0)
+        _pairs_route(mine, dz[start:stop], right[start:stop], lower[start:stop], 0, stop - start)
+
+    return _conv_backward(dz, route, cols, w, x_shape, stride, padding, needs)
 
 
 # ---------------------------------------------------------------------------- im2col, im2patches
@@ -419,7 +513,7 @@ def im2patches_vjp(g, x_shape, kernel_size, stride=1, padding=0):
 
 # ---------------------------------------------------------------------------- registration
 
-OPS = (conv2d, max_pool2d, im2col, im2patches)
+OPS = (conv2d, max_pool2d, conv2d_pool, im2col, im2patches)
 
 
 @hookimpl

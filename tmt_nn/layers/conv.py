@@ -73,17 +73,31 @@ class Conv2D(Module):
         self._zero_bias = None if bias else np.zeros(self.out_channels, dtype=np.float32)
 
     def forward(self, x: Any) -> Tensor:
+        x, bias = self._checked(x)
+        if self.activation == "relu":  # one op: conv2d clips its output while it is in cache
+            return apply(ops.conv2d, x, self.weight, bias, stride=self.stride, padding=self.padding, activation="relu")
+        out = apply(ops.conv2d, x, self.weight, bias, stride=self.stride, padding=self.padding)
+        return activate(out, self.activation)
+
+    def then_pool(self, x: Any, pool: MaxPool2D) -> Tensor:
+        """``pool(self(x))`` as one op, conv2d_pool: the same values and gradients, with the
+        pooling done while the convolved images are in cache. Network calls it for a Conv2D
+        right before a MaxPool2D."""
+        x, bias = self._checked(x)
+        return apply(
+            ops.conv2d_pool, x, self.weight, bias, stride=self.stride, padding=self.padding,
+            activation=self.activation, pool_size=pool.pool_size, pool_stride=pool.stride,
+        )
+
+    def _checked(self, x: Any) -> tuple[Any, Any]:
+        """The input as a tensor of this layer's channels, and the bias conv2d takes."""
         x, shape = _image_shape(x, self)
         if shape[1] != self.in_channels:
             raise LayerInputError(
                 f"{self!r} expects {self.in_channels} input channel(s), shape "
                 f"(N, {self.in_channels}, H, W); got shape {shape} with {shape[1]} channel(s)"
             )
-        bias = self.bias if self.bias is not None else self._zero_bias
-        if self.activation == "relu":  # one op: conv2d clips its output while it is in cache
-            return apply(ops.conv2d, x, self.weight, bias, stride=self.stride, padding=self.padding, activation="relu")
-        out = apply(ops.conv2d, x, self.weight, bias, stride=self.stride, padding=self.padding)
-        return activate(out, self.activation)
+        return x, (self.bias if self.bias is not None else self._zero_bias)
 
     def extra_repr(self) -> str:
         told = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
