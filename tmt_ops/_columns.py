@@ -16,9 +16,9 @@ padding columns of an image row are the left ones of the next row, so a row take
 places), and every output position q is computed over that whole row (the positions that are
 not real outputs get a zero cotangent). Output q of kernel offset (i, j) then reads
 ``row[q + i*pitch + j]``, so the col2im of offset (i, j) is *one* contiguous add of C rows at
-once: kh*kw adds per block in all, where the exact layout takes a strided add per offset and
-image over OW-long rows. NumPy's ufuncs run several times slower on strided operands than on
-contiguous ones.
+once, and all kh*kw of them are one reduction over a strided view (:func:`shifted`), where
+the exact layout takes a strided add per offset and image over OW-long rows. NumPy's ufuncs
+run several times slower on strided operands than on contiguous ones.
 """
 
 from __future__ import annotations
@@ -105,11 +105,9 @@ def by_images(g, w, x_shape, stride, padding):
         row = count * share + reach  # a channel's row: the images one after another, then the reach
         g_s = np.zeros((o, row), dtype=g.dtype)  # G as (O, images' positions); junk positions stay 0
         g_s[:, : count * share].reshape(o, count, share // wp, wp)[:, :, :oh, :ow] = g[first : first + count].transpose(1, 0, 2, 3)
-        d_cols = np.matmul(w_t, g_s).reshape(kh * kw, c * row)  # Wᵀ G; offset t's rows, one run
-        total = np.zeros(c * row + reach, dtype=gx.dtype)
-        for t in range(kh * kw):  # each add runs up to `reach` into the next channel's row:
-            at = (t // kw) * wp + t % kw  # there it adds the zeros of junk positions
-            total[at : at + c * row] += d_cols[t]  # output q of offset (i, j) read total[q + i*Wp + j]
+        d_cols = np.matmul(w_t, g_s).reshape(-1)  # Wᵀ G: offset t's C rows, one run of c*row
+        total = np.empty(c * row, dtype=gx.dtype)  # output q of offset (i, j) reads total[q + i*wp + j]
+        np.add.reduce(shifted(d_cols, kh, kw, c * row, wp), axis=(0, 1), out=total)
         real = np.lib.stride_tricks.as_strided(  # image b, channel c, row y, column x of the input
             total[ph * wp + pw :],
             (count, c, height, width),
@@ -122,3 +120,15 @@ def by_images(g, w, x_shape, stride, padding):
             one_block(first, min(block, stop - first))
 
     return gx, fill
+
+
+def shifted(d_cols: np.ndarray, kh: int, kw: int, run: int, wp: int) -> np.ndarray:
+    """A view (kh, kw, run) of the flat dcols (kh*kw runs of ``run``) whose (i, j, m) is run
+    t = i*kw + j at m - (i*wp + j): summed over (i, j) in one reduction, it is col2im's kh*kw
+    shifted adds in one NumPy call (two threads making many short calls wait on each other
+    for the GIL). Offset t's (i*wp + j) first entries reach back into run t - 1's last ones,
+    the zeros of its last channel's junk positions; (i, j) -> t*run - i*wp - j is linear."""
+    step = d_cols.itemsize
+    return np.lib.stride_tricks.as_strided(
+        d_cols, (kh, kw, run), ((kw * run - wp) * step, (run - 1) * step, step), writeable=False
+    )
