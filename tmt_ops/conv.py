@@ -1,4 +1,5 @@
-"""Convolution and pooling ops on (N, C, H, W) images: conv2d, max_pool2d, im2col, im2patches.
+"""Convolution and pooling ops on (N, C, H, W) images: conv2d, max_pool2d, conv2d_pool (the
+two in one), im2col, im2patches.
 
 Everything goes through one idea: a window sweep is a strided *view* of the padded input
 (``_windows.windows``), and its adjoint adds per-window cotangents back onto the input, one
@@ -25,8 +26,11 @@ ones, so the bias rides in the matmul (forward) and comes out of dW's matmul (ba
 convolution adds the columns back in long contiguous runs ("stacked images", see
 ``_columns``). max_pool2d keeps, per window, where its first maximum is (bools), and the
 usual 2x2/2 pooling runs over the flat array's neighbour pairs (long passes; NumPy's per-row
-overhead dominates passes along 14- or 28-element rows). Every big copy, slice-add and matmul
-is split over the cores through one pool of threads (``_parallel``).
+overhead dominates passes along 14- or 28-element rows; ``_pooling``). conv2d_pool, which
+tmt_nn's Network runs for a Conv2D right before a MaxPool2D, pools each thread's images
+right after their matmul and keeps neither the convolution's output nor a full-size ReLU
+mask. Every big copy, slice-add and matmul is split over the cores through one pool of
+threads (``_parallel``).
 
 Convention (max_pool2d): the gradient of each window goes to its *first* maximum in
 row-major order (smallest row, then smallest column), as in PyTorch; tied elements after
@@ -45,6 +49,7 @@ import numpy as np
 from tmt_core.extend import Convention, OpError, Sample, defop, hookimpl
 
 from . import _columns as columns
+from . import _pooling as pooling
 from ._allocator import tune_allocator
 from ._fused import check_activation
 from ._parallel import over_batch
@@ -115,8 +120,7 @@ def conv2d(x, w, b, stride=1, padding=0, activation=None):
     o, c, kh, kw = w.shape
     n = x.shape[0]
     out = np.empty((n, o, oh * ow), dtype=np.result_type(x, w))
-    w_b = np.empty((o, c * kh * kw + 1), dtype=out.dtype)  # [W b]: the columns end in a row of ones
-    w_b[:, :-1], w_b[:, -1] = w.reshape(o, c * kh * kw), b
+    w_b = _with_bias(w, b, out.dtype)
 
     def per_image(cols, start, stop):  # on each thread, while its columns are in cache
         np.matmul(w_b, cols[start:stop], out=out[start:stop])  # W colsₙ + b
@@ -126,6 +130,14 @@ def conv2d(x, w, b, stride=1, padding=0, activation=None):
     cols = columns.gather(x, (kh, kw), s, p, then=per_image)
     out = out.reshape(n, o, oh, ow)
     return out, (cols, w, x.shape, out if activation else None)
+
+
+def _with_bias(w, b, dtype):
+    """[W b] (O, C*kh*kw + 1): the columns end in a row of ones, the bias's input."""
+    o, k = w.shape[0], w.shape[1] * w.shape[2] * w.shape[3]  # any may be 0
+    w_b = np.empty((o, k + 1), dtype=dtype)
+    w_b[:, :-1], w_b[:, -1] = w.reshape(o, k), b
+    return w_b
 
 
 @conv2d.defvjp
@@ -227,12 +239,6 @@ def _pool_conventions():
     ]
 
 
-def _pool_offsets(pool_size):
-    """The (i, j) offsets inside a window in row-major order: the order ties are broken in."""
-    kh, kw = as_pair(pool_size)
-    return [(i, j) for i in range(kh) for j in range(kw)]
-
-
 @defop("max_pool2d", samples=_pool_samples, reference=_pool_reference, conventions=_pool_conventions())
 def max_pool2d(x, pool_size=2, stride=None):
     """Max over each pool_size window of x (N, C, H, W); stride defaults to pool_size. The
@@ -245,8 +251,8 @@ def max_pool2d(x, pool_size=2, stride=None):
         met_nan = []
 
         def pairs(start, stop):
-            _pool_pairs(x, out, right, lower, start, stop)
-            if _holds_nan(out[start:stop]):
+            pooling.pairs(x, out, right, lower, start, stop)
+            if pooling.holds_nan(out[start:stop]):
                 met_nan.append(start)
 
         over_batch(x.shape[0], x.size, pairs)
@@ -256,59 +262,17 @@ def max_pool2d(x, pool_size=2, stride=None):
     firsts = np.empty((kernel[0] * kernel[1],) + out.shape, dtype=bool)
 
     def sweep(start, stop):
-        _pool_sweep(view, out, firsts, start, stop, nans_beat=False)
-        if _holds_nan(out[start:stop]):  # a NaN is its window's maximum, at its last NaN
-            _pool_sweep(view, out, firsts, start, stop, nans_beat=True)
+        pooling.sweep(view, out, firsts, start, stop, nans_beat=False)
+        if pooling.holds_nan(out[start:stop]):  # a NaN is its window's maximum, at its last NaN
+            pooling.sweep(view, out, firsts, start, stop, nans_beat=True)
 
     over_batch(x.shape[0], x.size, sweep)
     return out, (x.shape, firsts)
 
 
-def _holds_nan(a):
-    return a.dtype.kind == "f" and a.size > 0 and bool(np.isnan(a.max()))
-
-
-def _pool_sweep(view, out, firsts, start, stop, nans_beat):
-    """Any window: a running maximum over the kernel offsets in row-major order, leaving
-    ``firsts[t]``, "window offset t holds the window's first maximum"."""
-    best, candidate = out[start:stop], np.empty_like(out[start:stop])
-    beats = firsts[:, start:stop]  # beats[t]: offset t is greater than every earlier one
-    np.copyto(best, view[start:stop, :, :, :, 0, 0])
-    for t, (i, j) in enumerate(_pool_offsets(view.shape[4:])[1:], start=1):
-        np.copyto(candidate, view[start:stop, :, :, :, i, j])  # contiguous, for the passes below
-        np.greater(candidate, best, out=beats[t])
-        if nans_beat:  # every NaN beats what came before it, an earlier NaN too
-            beats[t] |= np.isnan(candidate)
-        np.maximum(best, candidate, out=best)  # keeps a NaN once met
-    # The first maximum is at the last offset that beat all before it (offset 0 if none did).
-    later = np.zeros(best.shape, dtype=bool)  # a later offset beat them all
-    for t in range(len(beats) - 1, 0, -1):
-        beat = beats[t].copy()
-        np.greater(beat, later, out=beats[t])  # beat, and no later one did
-        later |= beat
-    np.logical_not(later, out=beats[0])
-
-
-def _pool_pairs(x, out, right, lower, start, stop):
-    """2x2 windows at stride 2 tiling a contiguous image, the usual pooling, in two rounds
-    that leave the window's first maximum in row-major order. A window's row is a pair of
-    neighbours (2k, 2k + 1) of the flat array, so the first round is two long passes over all
-    the pairs of the batch (NumPy's per-row overhead would dominate passes along 28-element
-    rows); the second takes the better of each window's two rows.
-    ``right``: the right element beats the left one (ties go left), per row of each window;
-    ``lower``: the bottom row's winner beats the top row's (ties go up). NaNs are left to
-    :func:`_pool_sweep`."""
-    flat, ow = x[start:stop].reshape(-1), out.shape[3]
-    left_of_pair, right_of_pair = flat[0::2], flat[1::2]
-    np.greater(right_of_pair, left_of_pair, out=right[start:stop].reshape(-1))
-    rows = np.maximum(left_of_pair, right_of_pair).reshape(-1, 2, ow)  # (windows' rows, 2, OW)
-    np.greater(rows[:, 1], rows[:, 0], out=lower[start:stop].reshape(-1, ow))
-    np.maximum(rows[:, 0], rows[:, 1], out=out[start:stop].reshape(-1, ow))
-
-
 @max_pool2d.defvjp
 def max_pool2d_vjp(g, res, pool_size=2, stride=None):
-    x_shape, firsts = res  # firsts from _pool_sweep, or (right, lower) from _pool_pairs
+    x_shape, firsts = res  # firsts from pooling.sweep, or (right, lower) from pooling.pairs
     if isinstance(firsts, tuple):
         return (_pairs_vjp(g, x_shape, *firsts),)
     kernel = as_pair(pool_size)
@@ -323,7 +287,7 @@ def max_pool2d_vjp(g, res, pool_size=2, stride=None):
         routed = None if disjoint else np.empty_like(g[images])
         # last offset first: an input shared by overlapping windows sums their gradients in
         # the windows' row-major order, as PyTorch does (float addition is not associative)
-        for t, (i, j) in reversed(list(enumerate(_pool_offsets(kernel)))):
+        for t, (i, j) in reversed(list(enumerate(pooling.offsets(kernel)))):
             # d out[y, z]/d x[y*sh + i, z*sw + j] = 1 at the window's first maximum, else 0
             target = gx[images, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
             if disjoint:  # each input in at most one window: written once, in place
@@ -337,23 +301,10 @@ def max_pool2d_vjp(g, res, pool_size=2, stride=None):
 
 
 def _pairs_vjp(g, x_shape, right, lower):
-    """The adjoint of :func:`_pool_pairs`."""
+    """The adjoint of :func:`_pooling.pairs`."""
     gx = np.empty(x_shape, dtype=g.dtype)
-    over_batch(g.shape[0], gx.size, lambda start, stop: _pairs_route(g, gx, right, lower, start, stop))
+    over_batch(g.shape[0], gx.size, lambda start, stop: pooling.route_pairs(g, gx, right, lower, start, stop))
     return gx
-
-
-def _pairs_route(g, gx, right, lower, start, stop):
-    """:func:`_pool_pairs`'s two rounds backwards for images start:stop: g to the winning row
-    of each window, then to the winning element of that row's pair."""
-    ow = g.shape[3]
-    g_rows, below = g[start:stop].reshape(-1, ow), lower[start:stop].reshape(-1, ow)
-    rows = np.empty((len(g_rows), 2, ow), dtype=g.dtype)
-    np.multiply(g_rows, ~below, out=rows[:, 0])
-    np.multiply(g_rows, below, out=rows[:, 1])
-    flat, to_right = gx[start:stop].reshape(-1), right[start:stop].reshape(-1)
-    np.multiply(rows.reshape(-1), to_right, out=flat[1::2])
-    np.multiply(rows.reshape(-1), ~to_right, out=flat[0::2])
 
 
 # ---------------------------------------------------------------------------- conv2d_pool
@@ -388,7 +339,7 @@ def conv2d_pool(x, w, b, stride=1, padding=0, activation=None, pool_size=2, pool
     pool_s = kernel if pool_stride is None else pair("conv2d_pool", "pool_stride", pool_stride, 1)
     ph, pw = output_size("conv2d_pool", (n, o, oh, ow), kernel, pool_s, (0, 0), what="pool", of="the convolution's output")
     if kernel == pool_s == (2, 2) and (oh, ow) == (2 * ph, 2 * pw):
-        found = _conv_pool_pairs(x, w, b, s, p, (oh, ow), activation)
+        found = _conv_then_pairs(x, w, b, s, p, (oh, ow), activation)
         if found is not None:
             return found
     z, conv_res = conv2d.forward(x, w, b, stride=stride, padding=padding, activation=activation)
@@ -396,27 +347,25 @@ def conv2d_pool(x, w, b, stride=1, padding=0, activation=None, pool_size=2, pool
     return out, ("apart", conv_res, pool_res)
 
 
-def _conv_pool_pairs(x, w, b, stride, padding, conv_size, activation):
-    """The 2x2/2 pooling of :func:`_pool_pairs` on each thread's convolved images; None if a
-    NaN turned up (left to the two ops apart)."""
-    o, c, kh, kw = w.shape
-    (n, (oh, ow)) = x.shape[0], conv_size
-    z = np.empty((n, o, oh, ow), dtype=np.result_type(x, w))
+def _conv_then_pairs(x, w, b, stride, padding, conv_size, activation):
+    """conv2d, then the 2x2/2 pooling of :func:`_pooling.pairs` on each thread's images right
+    after their matmul; None if a NaN turned up (left to the two ops apart)."""
+    (n, o), (oh, ow) = (x.shape[0], w.shape[0]), conv_size
+    z = np.empty((n, o, oh, ow), dtype=np.result_type(x, w))  # never kept: each thread pools it
     out = np.empty((n, o, oh // 2, ow // 2), dtype=z.dtype)
     right, lower = np.empty((n, o, oh, ow // 2), dtype=bool), np.empty(out.shape, dtype=bool)
-    w_b = np.empty((o, c * kh * kw + 1), dtype=z.dtype)  # [W b]: the columns end in a row of ones
-    w_b[:, :-1], w_b[:, -1] = w.reshape(o, c * kh * kw), b
+    w_b = _with_bias(w, b, z.dtype)
     met_nan = []
 
     def per_image(cols, start, stop):  # on each thread, while its columns are in cache
         np.matmul(w_b, cols[start:stop], out=z.reshape(n, o, oh * ow)[start:stop])
-        _pool_pairs(z, out, right, lower, start, stop)
-        if _holds_nan(out[start:stop]):
+        pooling.pairs(z, out, right, lower, start, stop)
+        if pooling.holds_nan(out[start:stop]):
             met_nan.append(start)
         elif activation == "relu":  # relu(max(z)) = max(relu(z)): the max keeps the order
             np.maximum(out[start:stop], 0, out=out[start:stop])
 
-    cols = columns.gather(x, (kh, kw), stride, padding, then=per_image)
+    cols = columns.gather(x, w.shape[2:], stride, padding, then=per_image)
     if met_nan:
         return None
     return out, ("pairs", cols, w, x.shape, z.shape, (right, lower), out if activation else None)
@@ -433,7 +382,7 @@ def conv2d_pool_vjp(g, res, stride=1, padding=0, activation=None, pool_size=2, p
 
     def route(start, stop):  # d out/d z: 1 at each window's first maximum (times relu' there)
         mine = g[start:stop] if clipped is None else g[start:stop] * (clipped[start:stop] > 0)
-        _pairs_route(mine, dz[start:stop], right[start:stop], lower[start:stop], 0, stop - start)
+        pooling.route_pairs(mine, dz[start:stop], right[start:stop], lower[start:stop], 0, stop - start)
 
     return _conv_backward(dz, route, cols, w, x_shape, stride, padding, needs)
 
