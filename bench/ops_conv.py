@@ -4,7 +4,9 @@
 
 Batch 128: conv 1->16 3x3 pad 1 on 28x28, max-pool 2, conv 16->32 3x3 pad 1 on 14x14,
 max-pool 2; the forward alone and forward+backward of each op (the first conv's input needs
-no gradient, as in training), then the whole conv/pool part of a training step.
+no gradient, as in training), then each conv + ReLU + pool block as a Network runs it (tmt:
+one conv2d_pool op; PyTorch: conv2d, relu, max_pool2d), and the conv/pool part of a
+training step both ways.
 
 Each framework runs in its own process (NumPy's OpenBLAS threads spin after every matmul and
 would slow PyTorch down in a shared process), the processes alternate ``--rounds`` times,
@@ -34,6 +36,10 @@ LAYERS = [  # name, kind, channels in, channels out, size
     ("conv 16->32 3x3 pad 1, 14x14", "conv", 16, 32, 14),
     ("max_pool2d 2, 32x14x14", "pool", 32, 32, 14),
 ]
+BLOCKS = [  # conv + ReLU + max-pool 2, as a Network runs the seed's CNN
+    ("conv 1->16 + relu + pool, 28x28", "block", 1, 16, 28),
+    ("conv 16->32 + relu + pool, 14x14", "block", 16, 32, 14),
+]
 
 
 def _tmt_calls(kind, c, o, size, rng):
@@ -43,6 +49,11 @@ def _tmt_calls(kind, c, o, size, rng):
     if kind == "pool":
         g = rng.standard_normal((N, c, size // 2, size // 2)).astype(np.float32)
         forward = lambda: tc.ops.max_pool2d(x, pool_size=2)  # noqa: E731
+    elif kind == "block":
+        w = tc.Tensor(rng.standard_normal((o, c, 3, 3)).astype(np.float32), requires_grad=True)
+        b = tc.Tensor(np.zeros(o, dtype=np.float32), requires_grad=True)
+        g = rng.standard_normal((N, o, size // 2, size // 2)).astype(np.float32)
+        forward = lambda: tc.ops.conv2d_pool(x, w, b, padding=1, activation="relu", pool_size=2)  # noqa: E731
     else:
         w = tc.Tensor(rng.standard_normal((o, c, 3, 3)).astype(np.float32), requires_grad=True)
         b = tc.Tensor(np.zeros(o, dtype=np.float32), requires_grad=True)
@@ -64,6 +75,12 @@ def _torch_calls(kind, c, o, size, rng):
     if kind == "pool":
         g = torch.tensor(rng.standard_normal((N, c, size // 2, size // 2)).astype(np.float32))
         forward = lambda: torch.nn.functional.max_pool2d(x, 2)  # noqa: E731
+    elif kind == "block":
+        F = torch.nn.functional
+        w = torch.tensor(rng.standard_normal((o, c, 3, 3)).astype(np.float32), requires_grad=True)
+        b = torch.zeros(o, requires_grad=True)
+        g = torch.tensor(rng.standard_normal((N, o, size // 2, size // 2)).astype(np.float32))
+        forward = lambda: F.max_pool2d(F.relu(F.conv2d(x, w, b, padding=1)), 2)  # noqa: E731
     else:
         w = torch.tensor(rng.standard_normal((o, c, 3, 3)).astype(np.float32), requires_grad=True)
         b = torch.zeros(o, requires_grad=True)
@@ -93,7 +110,7 @@ def worker(framework: str, repeats: int) -> None:
     calls = _tmt_calls if framework == "tmt" else _torch_calls
     rng = np.random.default_rng(0)
     result = {}
-    for name, kind, c, o, size in LAYERS:
+    for name, kind, c, o, size in LAYERS + BLOCKS:
         forward, forward_backward = calls(kind, c, o, size, rng)
         result[name] = [_best_ms(forward, repeats), _best_ms(forward_backward, repeats)]
     print(json.dumps(result))
@@ -122,13 +139,14 @@ def main() -> None:
     print(f"numpy {numpy.__version__}, torch {torch.__version__} (2 threads), batch {N}, best of "
           f"{args.rounds} processes x {args.repeats} calls; ms")
     print(f"{'op':32s} {'fwd tmt':>8s} {'torch':>8s} {'ratio':>6s}   {'f+b tmt':>8s} {'torch':>8s} {'ratio':>6s}")
-    totals = [0.0] * 4
-    for name, *_ in LAYERS:
-        (of, ofb), (tf, tfb) = best["tmt"][name], best["torch"][name]
-        totals = [t + v for t, v in zip(totals, (of, tf, ofb, tfb))]
-        print(f"{name:32s} {of:8.2f} {tf:8.2f} {of / tf:6.2f}   {ofb:8.2f} {tfb:8.2f} {ofb / tfb:6.2f}")
-    of, tf, ofb, tfb = totals
-    print(f"{'conv/pool part of a step':32s} {of:8.2f} {tf:8.2f} {of / tf:6.2f}   {ofb:8.2f} {tfb:8.2f} {ofb / tfb:6.2f}")
+    for rows, total in ((LAYERS, "conv/pool part, op by op"), (BLOCKS, "conv/pool part, as a Network")):
+        sums = [0.0] * 4
+        for name, *_ in rows:
+            (of, ofb), (tf, tfb) = best["tmt"][name], best["torch"][name]
+            sums = [t + v for t, v in zip(sums, (of, tf, ofb, tfb))]
+            print(f"{name:32s} {of:8.2f} {tf:8.2f} {of / tf:6.2f}   {ofb:8.2f} {tfb:8.2f} {ofb / tfb:6.2f}")
+        of, tf, ofb, tfb = sums
+        print(f"{total:32s} {of:8.2f} {tf:8.2f} {of / tf:6.2f}   {ofb:8.2f} {tfb:8.2f} {ofb / tfb:6.2f}")
 
 
 if __name__ == "__main__":
