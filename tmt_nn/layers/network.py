@@ -7,9 +7,9 @@ from typing import Any, Iterable, Iterator, overload
 from tmt_core.errors import OpError
 
 from ..errors import LayerInputError
-from .conv import Conv2D, MaxPool2D
 from ..module import Module
 from ..parameter import Parameter
+from .conv import Conv2D, MaxPool2D
 
 __all__ = ["Network"]
 
@@ -31,7 +31,9 @@ class Network(Module):
     """``Network([Linear(784, 128, activation="relu"), Linear(128, 10)])``.
 
     Indexable (``net[0]``, ``net[1:]`` is a Network), sized, iterable; parameter names start
-    with the layer's position (``"0.weight"``), as in PyTorch's Sequential.
+    with the layer's position (``"0.weight"``), as in PyTorch's Sequential. A plain Conv2D
+    right before a plain MaxPool2D runs as one op, conv2d_pool: the two layers' numbers, in
+    less time and memory.
     """
 
     def __init__(self, layers: Iterable[Module] = ()) -> None:
