@@ -131,6 +131,16 @@ def test_maxpool_and_flatten():
         MaxPool2D(2)(np.zeros((2, 8, 8), dtype=np.float32))
 
 
+def test_a_cnn_takes_an_empty_batch():
+    net = Network([Conv2D(1, 4, 3, padding=1, activation="relu", rng=0), MaxPool2D(2), Flatten(), Linear(4 * 3 * 3, 2, rng=1)])
+    x = tc.Tensor(np.zeros((0, 1, 6, 6), dtype=np.float32), requires_grad=True)
+    out = net(x)
+    assert out.shape == (0, 2)
+    out.sum().backward()
+    assert x.grad.shape == (0, 1, 6, 6) and not net[0].weight.grad.any()
+    assert Flatten(start_dim=2)(images(2, 3, 4, 5)).shape == (2, 3, 20)
+
+
 def test_activation_layers():
     x = images(3, 4)
     np.testing.assert_allclose(ReLU()(x).data, np.maximum(x, 0))
@@ -303,5 +313,5 @@ def test_a_conv_subclass_or_a_tanh_conv_runs_apart_from_its_pool():
 
 def test_a_pool_that_does_not_fit_names_both_layers_run_as_one_op():
     net = Network([Linear(4, 4), ReLU(), Conv2D(1, 3, 1, rng=0), MaxPool2D(3)])
-    with pytest.raises(tc.errors.OpError, match=r"Network layers \(2\) Conv2D\(1, 3, .*\) and \(3\) MaxPool2D\(pool_size=3\), run as one op: conv2d_pool: pool 3x3 is larger"):
+    with pytest.raises(tc.errors.OpError, match=r"Network layers \(2\) Conv2D\(1, 3, .*\) and \(3\) MaxPool2D\(pool_size=3\), run as one op: conv2d_pool: pool 3x3 is larger than the input 2x4"):
         net(images(2, 1, 2, 4))

@@ -65,9 +65,10 @@ def output_size(
     """(OH, OW) of a window sweep; an error when the window does not fit the padded input."""
     padded = (x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
     if kernel[0] > padded[0] or kernel[1] > padded[1]:
+        padded_by = "" if padding == (0, 0) else f", padding {padding}"  # (a pool has none)
         raise OpError(
-            f"{op}: {what} {kernel[0]}x{kernel[1]} is larger than the padded input "
-            f"{padded[0]}x{padded[1]} ({of} of shape {x_shape}, padding {padding})"
+            f"{op}: {what} {kernel[0]}x{kernel[1]} is larger than the {'padded ' if padded_by else ''}"
+            f"input {padded[0]}x{padded[1]} ({of} of shape {x_shape}{padded_by})"
         )
     return (
         (padded[0] - kernel[0]) // stride[0] + 1,

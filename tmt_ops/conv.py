@@ -145,10 +145,11 @@ def conv2d_vjp(g, res, stride=1, padding=0, activation=None, needs=(True, True, 
     cols, w, x_shape, clipped = res
     if clipped is None:
         return _conv_backward(g, None, cols, w, x_shape, stride, padding, needs)
-    dz, g3, relu_out = np.empty(g.shape, g.dtype), g.reshape(len(g), -1), clipped.reshape(len(g), -1)
+    per_image = (len(g), g.shape[1] * g.shape[2] * g.shape[3])  # spelled out: g may be empty
+    dz, g3, relu_out = np.empty(g.shape, g.dtype), g.reshape(per_image), clipped.reshape(per_image)
 
     def mask(start, stop):  # d relu(z)/dz = 1[z > 0], and relu(z) > 0 exactly where z > 0
-        np.multiply(g3[start:stop], relu_out[start:stop] > 0, out=dz.reshape(g3.shape)[start:stop])
+        np.multiply(g3[start:stop], relu_out[start:stop] > 0, out=dz.reshape(per_image)[start:stop])
 
     return _conv_backward(dz, mask, cols, w, x_shape, stride, padding, needs)
 

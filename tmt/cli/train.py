@@ -51,7 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="comma-separated reporters: progress, csv, plot, history, or a "
                         "plugin's such as wandb (default: progress; '' for none)")
     parser.add_argument("--save", metavar="PATH", help="save the trained weights to PATH (.npz)")
-    parser.add_argument("--seed", type=int, help="seed for the initial weights and the shuffling")
+    parser.add_argument("--seed", type=int, help="seed for the initial weights and the shuffling (default: none, so every run differs)")
     parser.set_defaults(func=run)
 
 

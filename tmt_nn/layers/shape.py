@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from tmt_core import Tensor, apply, ops
@@ -23,7 +24,8 @@ class Flatten(Module):
         if shape is None:
             x = Tensor(x)
             shape = x.shape
-        return apply(ops.reshape, x, shape=(*shape[: self.start_dim], -1))
+        # the joined size spelled out: NumPy cannot infer a -1 in an empty batch
+        return apply(ops.reshape, x, shape=(*shape[: self.start_dim], math.prod(shape[self.start_dim :])))
 
     def extra_repr(self) -> str:
         return "" if self.start_dim == 1 else f"start_dim={self.start_dim}"
