@@ -338,8 +338,8 @@ def conv2d_pool(x, w, b, stride=1, padding=0, activation=None, pool_size=2, pool
     n, o = x.shape[0], w.shape[0]
     kernel = pair("conv2d_pool", "pool_size", pool_size, 1)
     pool_s = kernel if pool_stride is None else pair("conv2d_pool", "pool_stride", pool_stride, 1)
-    ph, pw = output_size("conv2d_pool", (n, o, oh, ow), kernel, pool_s, (0, 0), what="pool", of="the convolution's output")
-    if kernel == pool_s == (2, 2) and (oh, ow) == (2 * ph, 2 * pw):
+    pooled = output_size("conv2d_pool", (n, o, oh, ow), kernel, pool_s, (0, 0), what="pool", of="the convolution's output")
+    if kernel == pool_s == (2, 2) and (oh, ow) == (2 * pooled[0], 2 * pooled[1]):
         found = _conv_then_pairs(x, w, b, s, p, (oh, ow), activation)
         if found is not None:
             return found
