@@ -311,6 +311,16 @@ def test_a_conv_subclass_or_a_tanh_conv_runs_apart_from_its_pool():
     assert Network([Conv2D(1, 2, 3, activation="tanh", rng=0), MaxPool2D(2)])(x).grad_fn == "max_pool2d"
 
 
+def test_a_patched_conv_forward_runs_apart_from_its_pool(monkeypatch):
+    plain = Conv2D.forward
+    monkeypatch.setattr(Conv2D, "forward", lambda self, x: plain(self, x) * 2.0)
+    x = images(2, 1, 6, 6)
+    net = Network([Conv2D(1, 2, 3, padding=1, rng=0), MaxPool2D(2)])
+    out = net(x)
+    assert out.grad_fn == "max_pool2d"
+    np.testing.assert_array_equal(out.data, MaxPool2D(2)(net[0](x)).data)
+
+
 def test_a_pool_that_does_not_fit_names_both_layers_run_as_one_op():
     net = Network([Linear(4, 4), ReLU(), Conv2D(1, 3, 1, rng=0), MaxPool2D(3)])
     with pytest.raises(tc.errors.OpError, match=r"Network layers \(2\) Conv2D\(1, 3, .*\) and \(3\) MaxPool2D\(pool_size=3\), run as one op: conv2d_pool: pool 3x3 is larger than the input 2x4"):

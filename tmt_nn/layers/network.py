@@ -14,14 +14,18 @@ from .conv import Conv2D, MaxPool2D
 __all__ = ["Network"]
 
 
+_PLAIN_FORWARDS = (Conv2D.forward, MaxPool2D.forward)
+
+
 def _runs_with_its_pool(layer: Module, following: Module | None) -> bool:
     """A plain Conv2D (ReLU or no activation) right before a plain MaxPool2D: Network runs
     them as one op, conv2d_pool, which gives exactly their values and gradients in less
-    time. Subclasses, which may change either forward, run as written."""
+    time. Subclasses and patched forwards, which may change either layer, run as written."""
     return (
         type(layer) is Conv2D
         and type(following) is MaxPool2D
         and layer.activation in (None, "relu")
+        and (Conv2D.forward, MaxPool2D.forward) == _PLAIN_FORWARDS
         and "forward" not in vars(layer)
         and "forward" not in vars(following)
     )
