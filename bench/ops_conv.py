@@ -49,16 +49,15 @@ def _tmt_calls(kind, c, o, size, rng):
     if kind == "pool":
         g = rng.standard_normal((N, c, size // 2, size // 2)).astype(np.float32)
         forward = lambda: tc.ops.max_pool2d(x, pool_size=2)  # noqa: E731
-    elif kind == "block":
+    else:  # a convolution, alone or as a conv + ReLU + pool block
         w = tc.Tensor(rng.standard_normal((o, c, 3, 3)).astype(np.float32), requires_grad=True)
         b = tc.Tensor(np.zeros(o, dtype=np.float32), requires_grad=True)
-        g = rng.standard_normal((N, o, size // 2, size // 2)).astype(np.float32)
-        forward = lambda: tc.ops.conv2d_pool(x, w, b, padding=1, activation="relu", pool_size=2)  # noqa: E731
-    else:
-        w = tc.Tensor(rng.standard_normal((o, c, 3, 3)).astype(np.float32), requires_grad=True)
-        b = tc.Tensor(np.zeros(o, dtype=np.float32), requires_grad=True)
-        g = rng.standard_normal((N, o, size, size)).astype(np.float32)
-        forward = lambda: tc.ops.conv2d(x, w, b, padding=1)  # noqa: E731
+        out_size = size // 2 if kind == "block" else size
+        g = rng.standard_normal((N, o, out_size, out_size)).astype(np.float32)
+        if kind == "block":
+            forward = lambda: tc.ops.conv2d_pool(x, w, b, padding=1, activation="relu", pool_size=2)  # noqa: E731
+        else:
+            forward = lambda: tc.ops.conv2d(x, w, b, padding=1)  # noqa: E731
 
     def no_grad_forward():
         with tc.no_grad():
@@ -75,17 +74,16 @@ def _torch_calls(kind, c, o, size, rng):
     if kind == "pool":
         g = torch.tensor(rng.standard_normal((N, c, size // 2, size // 2)).astype(np.float32))
         forward = lambda: torch.nn.functional.max_pool2d(x, 2)  # noqa: E731
-    elif kind == "block":
+    else:  # a convolution, alone or as a conv + ReLU + pool block
         F = torch.nn.functional
         w = torch.tensor(rng.standard_normal((o, c, 3, 3)).astype(np.float32), requires_grad=True)
         b = torch.zeros(o, requires_grad=True)
-        g = torch.tensor(rng.standard_normal((N, o, size // 2, size // 2)).astype(np.float32))
-        forward = lambda: F.max_pool2d(F.relu(F.conv2d(x, w, b, padding=1)), 2)  # noqa: E731
-    else:
-        w = torch.tensor(rng.standard_normal((o, c, 3, 3)).astype(np.float32), requires_grad=True)
-        b = torch.zeros(o, requires_grad=True)
-        g = torch.tensor(rng.standard_normal((N, o, size, size)).astype(np.float32))
-        forward = lambda: torch.nn.functional.conv2d(x, w, b, padding=1)  # noqa: E731
+        out_size = size // 2 if kind == "block" else size
+        g = torch.tensor(rng.standard_normal((N, o, out_size, out_size)).astype(np.float32))
+        if kind == "block":
+            forward = lambda: F.max_pool2d(F.relu(F.conv2d(x, w, b, padding=1)), 2)  # noqa: E731
+        else:
+            forward = lambda: F.conv2d(x, w, b, padding=1)  # noqa: E731
 
     def no_grad_forward():
         with torch.no_grad():

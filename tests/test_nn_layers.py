@@ -264,13 +264,11 @@ def test_network_eval_switches_dropout_off():
 # ---------------------------------------------------------------------------- conv + pool as one op
 
 
-def _run(layers, x, g):
-    """Output and gradients (input, then every parameter) of ``layers`` applied to x."""
+def _output_and_gradients(run, x, g, params):
+    """run(x) and the gradients of x and ``params``, which are then cleared for the next run."""
     x = tc.Tensor(x, requires_grad=True)
-    out = layers(x)
-    out.backward(g)
-    params = layers.parameters()
-    grads = [x.grad] + [p.grad for p in params]
+    out = run(x)
+    grads = _gradients(out, g, x, *params)
     for p in params:
         p.grad = None
     return out, grads
@@ -283,7 +281,7 @@ def test_network_runs_a_conv_before_its_pool_as_one_op_with_the_same_values_and_
         Conv2D(4, 3, 3, padding=1, activation=activation, rng=1), MaxPool2D(2),
     ])
     x, g = images(3, 2, 8, 8), images(3, 3, 2, 2, seed=1)
-    fused, fused_grads = _run(net, x, g)
+    fused, fused_grads = _output_and_gradients(net, x, g, net.parameters())
     assert fused.grad_fn == "conv2d_pool"
 
     def one_by_one(x):
@@ -291,8 +289,7 @@ def test_network_runs_a_conv_before_its_pool_as_one_op_with_the_same_values_and_
             x = layer(x)
         return x
 
-    one_by_one.parameters = net.parameters
-    apart, apart_grads = _run(one_by_one, x, g)
+    apart, apart_grads = _output_and_gradients(one_by_one, x, g, net.parameters())
     np.testing.assert_array_equal(fused.data, apart.data)
     for one, other in zip(fused_grads, apart_grads):
         np.testing.assert_array_equal(one, other)
