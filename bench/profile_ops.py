@@ -118,6 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("workload", choices=["w1", "w2"])
     parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=W.BATCH, help="examples per step")
     parser.add_argument("--torch", action="store_true", help="profile PyTorch on the same steps instead")
     parser.add_argument("--threads", action="store_true", help="time the hand-offs to tmt's threads instead of the ops")
     args = parser.parse_args()
@@ -127,7 +128,7 @@ def main() -> None:
     model, optimizer, shape = model_for(args.workload)
     x = x.reshape(shape)
     time_every_hand_off() if args.threads else time_every_op()
-    batches = W.epoch_batches(len(x), 0, seed=0)
+    batches = W.epoch_batches(len(x), 0, seed=0, batch=args.batch)
 
     def train(steps):
         for idx in steps:
@@ -143,7 +144,7 @@ def main() -> None:
     train(batches[20 : 20 + args.steps])
     per_step = 1e3 / args.steps
     total = (time.perf_counter() - start) * per_step
-    print(f"{args.workload}: {total:.2f} ms a step over {args.steps} steps (batch {W.BATCH})")
+    print(f"{args.workload}: {total:.2f} ms a step over {args.steps} steps (batch {args.batch})")
     if args.threads:
         for label, value in HAND_OFFS.items():
             told = f"{value / args.steps:7.1f}" if label.startswith("calls") else f"{value * per_step:7.2f} ms"

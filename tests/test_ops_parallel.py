@@ -1,5 +1,6 @@
 """tmt_ops' one pool of threads: matmuls and elementwise passes split over it give the
-result of the plain NumPy call, and BLAS is set to one thread only when tmt runs threads."""
+result of the plain NumPy call, and BLAS is set to one thread only when tmt runs threads (at
+its first matmul or split pass)."""
 
 import os
 import time
@@ -37,11 +38,10 @@ def test_a_split_matmul_equals_the_plain_one(three_threads, m, k, n, split):
 
 
 @pytest.mark.parametrize("taken_over", [True, False], ids=["tmt's threads", "BLAS's threads"])
-def test_matmuls_side_by_side_equal_the_plain_products(three_threads, taken_over):
+def test_matmuls_side_by_side_equal_the_plain_products(three_threads, monkeypatch, taken_over):
+    monkeypatch.setattr(_parallel, "single_threaded", lambda: taken_over)  # False: BLAS not settable
     rng = np.random.default_rng(1)
     x, g, w = rng.standard_normal((6, 40)), rng.standard_normal((6, 9)), rng.standard_normal((40, 9))
-    if taken_over:
-        _parallel.over_batch(3, 1, lambda start, stop: None)
     dx, dw = _parallel.matmuls((g, w.T), (x.T, g))  # a layer's two products
     assert _parallel._WORKERS.splits_matmuls is taken_over
     np.testing.assert_allclose(dx, g @ w.T, rtol=1e-12)
@@ -73,15 +73,20 @@ def test_one_thread_leaves_blas_alone(monkeypatch):
     assert told == [] and not _parallel._WORKERS.splits_matmuls
 
 
-def test_blas_keeps_its_threads_until_a_pass_is_split(monkeypatch):
+@pytest.mark.parametrize("first", ["a split pass", "a matmul"])
+def test_blas_is_set_to_one_thread_once_at_the_first_split_pass_or_matmul(monkeypatch, first):
     monkeypatch.setenv("TMT_NUM_THREADS", "2")
     told = []
     monkeypatch.setattr(_parallel, "single_threaded", lambda: told.append(1) or True)
     monkeypatch.setattr(_parallel, "_WORKERS", _parallel._Workers())
     _parallel.over_batch(4, 10, lambda start, stop: None)  # small: stays on this thread
     assert told == [] and not _parallel._WORKERS.splits_matmuls
-    _parallel.over_batch(4, _parallel._MIN_ELEMENTS, lambda start, stop: None)
-    _parallel.over_batch(4, _parallel._MIN_ELEMENTS, lambda start, stop: None)
+    a = np.ones((3, 3), dtype=np.float32)
+    for _ in range(2):
+        if first == "a split pass":
+            _parallel.over_batch(4, _parallel._MIN_ELEMENTS, lambda start, stop: None)
+        else:  # even a small product: one BLAS thread runs it faster, and keeps a weight on this core
+            np.testing.assert_array_equal(_parallel.matmul(a, a), a @ a)
     assert told == [1] and _parallel._WORKERS.splits_matmuls  # asked once
 
 

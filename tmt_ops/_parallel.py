@@ -11,11 +11,15 @@ with its intra-op thread pool:
 
     over_batch(len(out), out.size, task)
 
-The matmuls go through the same pool (:func:`matmul`) once tmt's threads are in use: the first
-time a pass is big enough to split, NumPy's OpenBLAS is set to one thread, because its idle
-threads spin on the cores tmt's threads want (``_blas`` says why and how). Until then (an MLP
-whose passes are all small) and where that cannot be done (not OpenBLAS, not Linux), BLAS
-keeps its own threads and :func:`matmul` is plain ``a @ b``.
+The matmuls go through the same pool (:func:`matmul`): at tmt's first matmul or split pass,
+NumPy's OpenBLAS is set to one thread (``_blas`` says how), for three reasons. Its idle threads
+spin on the cores tmt's threads want. It runs small products slower on two threads than on
+one (a 128x128x64 product: 26 against 21 µs). And a layer's weight that BLAS threads read on
+both cores must be taken back from the other core's cache when the optimizer writes it: the
+SGD step of an MLP (784-128-64-10, batch 128) took 150 µs after a two-thread forward pass,
+50 µs after a one-thread one, and the whole step 0.78 -> 0.74 ms. Big products are split over
+tmt's threads instead. Where BLAS cannot be set (not OpenBLAS, not Linux) it keeps its own
+threads, and :func:`matmul` is plain ``a @ b``.
 
 Small passes (under ``_MIN_ELEMENTS``) stay on the calling thread: handing work to a thread
 costs tens of microseconds. ``TMT_NUM_THREADS`` sets the thread count (default: one per core,
@@ -106,7 +110,10 @@ def over_batch(length: int, elements: int, task: Callable[[int, int], None]) -> 
 
 def _worth_splitting(a: np.ndarray, b: np.ndarray, minimum: int = _MIN_MATMUL) -> bool:
     """tmt's threads run the matmuls, and ``a @ b`` is a float product of 2-D arrays with at
-    least ``minimum`` multiply-adds."""
+    least ``minimum`` multiply-adds. Asked before every product: the first one sets BLAS to one
+    thread when tmt has threads of its own."""
+    if _WORKERS.get()[1] > 1:
+        _WORKERS.take_over_from_blas()
     return (
         _WORKERS.splits_matmuls
         and a.dtype.kind == "f"
