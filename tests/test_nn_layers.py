@@ -295,6 +295,19 @@ def test_network_runs_a_conv_before_its_pool_as_one_op_with_the_same_values_and_
         np.testing.assert_array_equal(one, other)
 
 
+def test_a_first_conv_on_one_channel_pools_its_planes_with_the_same_values_and_close_weight_gradients():
+    net = Network([Conv2D(1, 6, 3, padding=1, activation="relu", rng=0), MaxPool2D(2)])  # pool-ordered
+    x, g = images(4, 1, 8, 8), images(4, 6, 4, 4, seed=1)
+    fused, (gx, gw, gb) = _output_and_gradients(net, x, g, net.parameters())
+    assert fused.grad_fn == "conv2d_pool"
+    apart, (ax, aw, ab) = _output_and_gradients(lambda x: net[1](net[0](x)), x, g, net.parameters())
+    np.testing.assert_array_equal(fused.data, apart.data)
+    np.testing.assert_array_equal(gx, ax)  # the same cotangents, added back in the same order
+    # dW and db sum over the output positions in another order (pooling windows' corners first)
+    np.testing.assert_allclose(gw, aw, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gb, ab, rtol=1e-5, atol=1e-6)
+
+
 def test_a_conv_subclass_or_a_tanh_conv_runs_apart_from_its_pool():
     class Doubled(Conv2D):
         def forward(self, x):

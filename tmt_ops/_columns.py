@@ -32,16 +32,25 @@ from ._windows import Pair, add_windows, pad_into, padded_shape, windows
 
 
 def gather(
-    x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, then: Callable[[np.ndarray, int, int], None]
+    x: np.ndarray,
+    kernel: Pair,
+    stride: Pair,
+    padding: Pair,
+    then: Callable[[np.ndarray, int, int], None],
+    pool_ordered: bool = False,
 ) -> np.ndarray:
     """The columns of x as (N, K + 1, P), each image's last row all ones: the bias's input, so that
     ``[W b] @ cols`` is the convolution with its bias, and ``G @ colsᵀ`` gives db with dW.
     ``then(cols, start, stop)`` runs on each thread right after the columns of its images
-    start:stop are written."""
+    start:stop are written. ``pool_ordered`` (OH and OW even) orders the P output positions
+    (di, dj, y', x') for position (2y' + di, 2x' + dj) instead of row-major (y, x): the
+    four corners of every 2x2 pooling window then sit in four contiguous planes."""
     # Each thread pads its own images (a copy of the whole input: not worth a pass of its own).
     padded = x if padding == (0, 0) else np.empty(padded_shape(x.shape, padding), dtype=x.dtype)
     view = windows(padded, kernel, stride).transpose(0, 1, 4, 5, 2, 3)  # (N, C, kh, kw, OH, OW)
     n, c, kh, kw, oh, ow = view.shape
+    if pool_ordered:  # (N, C, kh, kw, di, dj, OH/2, OW/2): splitting an axis keeps it a view
+        view = view.reshape(n, c, kh, kw, oh // 2, 2, ow // 2, 2).transpose(0, 1, 2, 3, 5, 7, 4, 6)
     # Each image's matrix in one piece: OpenBLAS runs the per-image matmuls ~12% faster so
     # than on rows N*P apart. Sizes spelled out: any may be 0.
     cols = np.empty((n, c * kh * kw + 1, oh * ow), dtype=x.dtype)

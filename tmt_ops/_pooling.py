@@ -1,10 +1,11 @@
 """The passes of max pooling over (N, C, H, W) images, each on the images start:stop of its
 caller's thread (private to the conv family's max_pool2d and conv2d_pool).
 
-Both sweeps leave, per window, where its *first* maximum in row-major order is, which is all
-the vjp needs: :func:`sweep` for any window as ``firsts[t]`` ("offset t holds it"),
+All three sweeps leave, per window, where its *first* maximum in row-major order is, which is
+all the vjp needs: :func:`sweep` for any window as ``firsts[t]`` ("offset t holds it"),
 :func:`pairs` for the usual 2x2 windows at stride 2 as two rounds of bools, undone by
-:func:`route_pairs`.
+:func:`route_pairs`, and :func:`planes` for the same windows laid out as four planes (a
+convolution's pool-ordered output), as a one-hot.
 """
 
 from __future__ import annotations
@@ -73,3 +74,23 @@ def route_pairs(g, gx, right, lower, start, stop):
     flat, to_right = gx[start:stop].reshape(-1), right[start:stop].reshape(-1)
     np.multiply(rows.reshape(-1), to_right, out=flat[1::2])
     np.multiply(rows.reshape(-1), ~to_right, out=flat[0::2])
+
+
+def planes(z, out, firsts, start, stop):
+    """2x2 windows whose four corners are the planes ``z[:, :, t]`` (N, C, 4, Q), t = 2·di + dj
+    in row-major order: ``out`` (N, C, Q) gets each window's maximum, and ``firsts`` (N, C, 4, Q)
+    the one-hot of its first maximum, so the vjp is one product ``g · firsts``. Every pass
+    runs over contiguous planes. NaNs are left to :func:`sweep`."""
+    z, out, firsts = z[start:stop], out[start:stop], firsts[start:stop]
+    beats_0 = np.greater(z[:, :, 1], z[:, :, 0])  # corner 1 beats corner 0
+    np.maximum(z[:, :, 0], z[:, :, 1], out=out)
+    np.greater(z[:, :, 2], out, out=firsts[:, :, 2])  # corner 2 beats 0 and 1
+    np.maximum(out, z[:, :, 2], out=out)
+    np.greater(z[:, :, 3], out, out=firsts[:, :, 3])  # corner 3 beats all before it
+    np.maximum(out, z[:, :, 3], out=out)
+    # The first maximum is the last corner that beat every corner before it (corner 0 if none did).
+    later = np.logical_or(firsts[:, :, 2], firsts[:, :, 3])  # corner 2 or 3 holds it
+    np.greater(firsts[:, :, 2], firsts[:, :, 3], out=firsts[:, :, 2])  # 2, unless 3 beat it
+    np.greater(beats_0, later, out=firsts[:, :, 1])
+    np.logical_or(beats_0, later, out=later)
+    np.logical_not(later, out=firsts[:, :, 0])

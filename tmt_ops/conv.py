@@ -154,13 +154,15 @@ def conv2d_vjp(g, res, stride=1, padding=0, activation=None, needs=(True, True, 
     return _conv_backward(dz, mask, cols, w, x_shape, stride, padding, needs)
 
 
-def _conv_backward(dz, fill_dz, cols, w, x_shape, stride, padding, needs):
+def _conv_backward(dz, fill_dz, cols, w, x_shape, stride, padding, needs, dz_cols=None):
     """(dx, dW, db) from dz = d loss/d z (N, O, OH, OW), z = W cols + b the convolution before
     any activation. ``fill_dz(start, stop)``, if given, first writes dz's images start:stop, on
-    the thread that then uses them, while they are in its cache."""
+    the thread that then uses them, while they are in its cache. ``dz_cols`` (N, O, P) is dz
+    in the order of the columns' positions, where that is not row-major (pool-ordered); dz
+    itself is then read for dx only."""
     need_x, need_w, need_b = needs  # a first layer's images need no gradient: half its backward
     n, o, oh, ow = dz.shape
-    dz3 = dz.reshape(n, o, oh * ow)
+    dz3 = dz.reshape(n, o, oh * ow) if dz_cols is None else dz_cols
     stride, padding = as_pair(stride), as_pair(padding)
     gx, fill = columns.by_images(dz, w, x_shape, stride, padding) if need_x else (None, None)
     w_parts, b_parts = {}, {}  # by first image: summed in a fixed order, never varying
@@ -323,6 +325,8 @@ def _conv_pool_samples(rng):
         Sample(n((2, 3, 7, 7)), n((2, 3, 3, 3)), n(2), padding=1, activation="relu", name="7x7: the pool drops a row and a column", jacobian=False),
         Sample(n((1, 2, 7, 7)), n((2, 2, 3, 3)), n(2), stride=2, padding=1, activation="relu", pool_size=3, pool_stride=1, name="stride 2, padding 1, overlapping 3x3 pool", jacobian=False),
         Sample(n((2, 1, 4, 6)), n((2, 1, 1, 3)), n(2), padding=(0, 1), pool_size=(1, 2), name="1x2 pool over a 1x3 kernel"),
+        Sample(n((2, 1, 4, 4)), n((5, 1, 3, 3)), n(5), padding=1, activation="relu", name="one input channel: pool-ordered columns"),
+        Sample(n((1, 2, 4, 6)), n((1, 2, 1, 1)), n(1), name="1x1 kernel, pool-ordered columns"),
     ]
 
 
@@ -340,7 +344,7 @@ def conv2d_pool(x, w, b, stride=1, padding=0, activation=None, pool_size=2, pool
     pool_s = kernel if pool_stride is None else pair("conv2d_pool", "pool_stride", pool_stride, 1)
     pooled = output_size("conv2d_pool", (n, o, oh, ow), kernel, pool_s, (0, 0), what="pool", of="the convolution's output")
     if kernel == pool_s == (2, 2) and (oh, ow) == (2 * pooled[0], 2 * pooled[1]):
-        found = _conv_then_pairs(x, w, b, s, p, (oh, ow), activation)
+        found = _conv_then_pool(x, w, b, s, p, (oh, ow), activation)
         if found is not None:
             return found
     z, conv_res = conv2d.forward(x, w, b, stride=stride, padding=padding, activation=activation)
@@ -348,28 +352,45 @@ def conv2d_pool(x, w, b, stride=1, padding=0, activation=None, pool_size=2, pool
     return out, ("apart", conv_res, pool_res)
 
 
-def _conv_then_pairs(x, w, b, stride, padding, conv_size, activation):
-    """conv2d, then the 2x2/2 pooling of :func:`_pooling.pairs` on each thread's images right
-    after their matmul; None if a NaN turned up (left to the two ops apart)."""
-    (n, o), (oh, ow) = (x.shape[0], w.shape[0]), conv_size
+def _conv_then_pool(x, w, b, stride, padding, conv_size, activation):
+    """conv2d, then its 2x2/2 pooling on each thread's images right after their matmul; None if
+    a NaN turned up (left to the two ops apart).
+
+    Where the columns have few rows for the filters (C·kh·kw ≤ 2·O, as in a first layer on
+    grey or RGB images), they are gathered pool-ordered and pooled as four planes
+    (:func:`_pooling.planes`): that gather costs ~2.4x the plain one (half-length runs read at
+    stride 2), but the pooling and its vjp run on contiguous planes and cost less in
+    proportion to O. 32 images on one thread, forward + backward: 1→16 filters at 28x28,
+    1.47 → 0.86 ms; 3→16, 1.84 → 1.33 ms; 16→32 at 14x14, 2.02 → 2.12 ms (without dx). Elsewhere
+    the row-major columns are pooled as neighbour pairs (:func:`_pooling.pairs`)."""
+    (n, c, o), (oh, ow) = (x.shape[0], x.shape[1], w.shape[0]), conv_size
+    per_plane = (oh // 2) * (ow // 2)  # pooling windows; sizes spelled out: any may be 0
+    pool_ordered = c * w.shape[2] * w.shape[3] <= 2 * o
     z = np.empty((n, o, oh, ow), dtype=np.result_type(x, w))  # never kept: each thread pools it
     out = np.empty((n, o, oh // 2, ow // 2), dtype=z.dtype)
-    right, lower = np.empty((n, o, oh, ow // 2), dtype=bool), np.empty(out.shape, dtype=bool)
+    if pool_ordered:  # where each window's first maximum is: a one-hot over its corners
+        routes = ("planes", np.empty((n, o, 4, per_plane), dtype=bool))
+    else:  # or two rounds of bools
+        routes = ("pairs", (np.empty((n, o, oh, ow // 2), dtype=bool), np.empty(out.shape, dtype=bool)))
     w_b = _with_bias(w, b, z.dtype)
     met_nan = []
 
     def per_image(cols, start, stop):  # on each thread, while its columns are in cache
         np.matmul(w_b, cols[start:stop], out=z.reshape(n, o, oh * ow)[start:stop])
-        pooling.pairs(z, out, right, lower, start, stop)
+        if pool_ordered:
+            firsts = routes[1]
+            pooling.planes(z.reshape(firsts.shape), out.reshape(n, o, per_plane), firsts, start, stop)
+        else:
+            pooling.pairs(z, out, *routes[1], start, stop)
         if pooling.holds_nan(out[start:stop]):
             met_nan.append(start)
         elif activation == "relu":  # relu(max(z)) = max(relu(z)): the max keeps the order
             np.maximum(out[start:stop], 0, out=out[start:stop])
 
-    cols = columns.gather(x, w.shape[2:], stride, padding, then=per_image)
+    cols = columns.gather(x, w.shape[2:], stride, padding, then=per_image, pool_ordered=pool_ordered)
     if met_nan:
         return None
-    return out, ("pairs", cols, w, x.shape, z.shape, (right, lower), out if activation else None)
+    return out, (*routes, cols, w, x.shape, z.shape, out if activation else None)
 
 
 @conv2d_pool.defvjp
@@ -378,14 +399,32 @@ def conv2d_pool_vjp(g, res, stride=1, padding=0, activation=None, pool_size=2, p
         _, conv_res, pool_res = res
         (dz,) = max_pool2d.vjp(g, pool_res, pool_size=pool_size, stride=pool_stride)
         return conv2d_vjp(dz, conv_res, stride=stride, padding=padding, activation=activation, needs=needs)
-    _, cols, w, x_shape, z_shape, (right, lower), clipped = res
-    dz = np.empty(z_shape, dtype=g.dtype)
+    layout, routes, cols, w, x_shape, z_shape, clipped = res
+    dz = np.empty(z_shape, dtype=g.dtype)  # image layout: written where dx needs it
+    n, o, oh, ow = z_shape
+    per_plane = (oh // 2) * (ow // 2)
 
-    def route(start, stop):  # d out/d z: 1 at each window's first maximum (times relu' there)
-        mine = g[start:stop] if clipped is None else g[start:stop] * (clipped[start:stop] > 0)
-        pooling.route_pairs(mine, dz[start:stop], right[start:stop], lower[start:stop], 0, stop - start)
+    def pooled_grad(start, stop):  # d loss/d pooled, times relu' there
+        return g[start:stop] if clipped is None else g[start:stop] * (clipped[start:stop] > 0)
 
-    return _conv_backward(dz, route, cols, w, x_shape, stride, padding, needs)
+    if layout == "pairs":
+        right, lower = routes
+
+        def route(start, stop):  # d out/d z: 1 at each window's first maximum
+            pooling.route_pairs(pooled_grad(start, stop), dz[start:stop], right[start:stop], lower[start:stop], 0, stop - start)
+
+        return _conv_backward(dz, route, cols, w, x_shape, stride, padding, needs)
+    firsts = routes
+    dz_cols = np.empty(firsts.shape, dtype=g.dtype)  # (N, O, 4, Q): the columns' order
+
+    def route_planes(start, stop):
+        mine = pooled_grad(start, stop).reshape(stop - start, o, 1, per_plane)
+        np.multiply(mine, firsts[start:stop], out=dz_cols[start:stop])
+        if needs[0]:  # dx reads dz in image layout: corner (di, dj) of window (y', x') is (2y' + di, 2x' + dj)
+            image = dz[start:stop].reshape(stop - start, o, oh // 2, 2, ow // 2, 2)
+            image[...] = dz_cols[start:stop].reshape(stop - start, o, 2, 2, oh // 2, ow // 2).transpose(0, 1, 4, 2, 5, 3)
+
+    return _conv_backward(dz, route_planes, cols, w, x_shape, stride, padding, needs, dz_cols.reshape(n, o, 4 * per_plane))
 
 
 # ---------------------------------------------------------------------------- im2col, im2patches
