@@ -29,7 +29,9 @@ usual 2x2/2 pooling runs over the flat array's neighbour pairs (long passes; Num
 overhead dominates passes along 14- or 28-element rows; ``_pooling``). conv2d_pool, which
 tmt_nn's Network runs for a Conv2D right before a MaxPool2D, pools each thread's images
 right after their matmul and keeps neither the convolution's output nor a full-size ReLU
-mask. Every big copy, slice-add and matmul is split over the cores through one pool of
+mask; where the columns have few rows for the filters (a first layer), it orders them by
+pooling-window corner, so that the pooling runs over four contiguous planes and its vjp is
+one product with a one-hot. Every big copy, slice-add and matmul is split over the cores through one pool of
 threads (``_parallel``).
 
 Convention (max_pool2d): the gradient of each window goes to its *first* maximum in
@@ -379,19 +381,24 @@ def _conv_then_pool(x, w, b, stride, padding, conv_size, activation):
     z = np.empty((n, o, oh, ow), dtype=np.result_type(x, w))  # never kept: each thread pools it
     out = np.empty((n, o, oh // 2, ow // 2), dtype=z.dtype)
     if pool_ordered:  # where each window's first maximum is: a one-hot over its corners
-        routes = ("planes", np.empty((n, o, 4, per_plane), dtype=bool))
+        firsts = np.empty((n, o, 4, per_plane), dtype=bool)
+        routes = ("planes", firsts)
+
+        def pool(start, stop):
+            pooling.planes(z.reshape(firsts.shape), out.reshape(n, o, per_plane), firsts, start, stop)
     else:  # or two rounds of bools
-        routes = ("pairs", (np.empty((n, o, oh, ow // 2), dtype=bool), np.empty(out.shape, dtype=bool)))
+        right, lower = np.empty((n, o, oh, ow // 2), dtype=bool), np.empty(out.shape, dtype=bool)
+        routes = ("pairs", (right, lower))
+
+        def pool(start, stop):
+            pooling.pairs(z, out, right, lower, start, stop)
+
     w_b = _with_bias(w, b, z.dtype)
     met_nan = []
 
     def per_image(cols, start, stop):  # on each thread, while its columns are in cache
         np.matmul(w_b, cols[start:stop], out=z.reshape(n, o, oh * ow)[start:stop])
-        if pool_ordered:
-            firsts = routes[1]
-            pooling.planes(z.reshape(firsts.shape), out.reshape(n, o, per_plane), firsts, start, stop)
-        else:
-            pooling.pairs(z, out, *routes[1], start, stop)
+        pool(start, stop)
         if pooling.holds_nan(out[start:stop]):
             met_nan.append(start)
         elif activation == "relu":  # relu(max(z)) = max(relu(z)): the max keeps the order
