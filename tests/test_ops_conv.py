@@ -312,6 +312,27 @@ def test_conv2d_pool_is_max_pool2d_of_conv2d_to_the_bit(activation, size, stride
         np.testing.assert_array_equal(one.grad, other.grad)
 
 
+@pytest.mark.parametrize("size", [6, 8, 14])
+@pytest.mark.parametrize("channels, filters", [(1, 16), (4, 18)])
+def test_pool_ordered_conv2d_pool_agrees_with_the_two_ops_to_rounding(size, channels, filters):
+    # Columns ordered by pooling window: a BLAS may round a position's sum differently by
+    # where it sits in the matrix (OpenBLAS does, at 6x6 and 14x14), so not to the bit.
+    rng = np.random.default_rng(size + channels)
+    x = rng.standard_normal((5, channels, size, size)).astype(np.float32)
+    w = rng.standard_normal((filters, channels, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(filters).astype(np.float32)
+    out, res = OPS["conv2d_pool"].forward(x, w, b, padding=1, activation="relu")
+    assert res[0] == "planes"
+    z, conv_res = OPS["conv2d"].forward(x, w, b, padding=1, activation="relu")
+    want, pool_res = OPS["max_pool2d"].forward(z, pool_size=2)
+    np.testing.assert_allclose(out, want, rtol=1e-6, atol=1e-6)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    got = OPS["conv2d_pool"].vjp(g, res, padding=1, activation="relu")
+    (dz,) = OPS["max_pool2d"].vjp(g, pool_res, pool_size=2)
+    for one, other in zip(got, OPS["conv2d"].vjp(dz, conv_res, padding=1, activation="relu")):
+        np.testing.assert_allclose(one, other, rtol=1e-5, atol=1e-5)
+
+
 def test_conv2d_pool_says_the_pool_does_not_fit_the_convolutions_output():
     x, w, b = np.zeros((2, 1, 4, 4)), np.zeros((3, 1, 3, 3)), np.zeros(3)
     with pytest.raises(OpError, match=r"conv2d_pool: pool 3x3 is larger than the input 2x2 \(the convolution's output of shape \(2, 3, 2, 2\)\)$"):

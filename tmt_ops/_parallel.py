@@ -11,15 +11,16 @@ with its intra-op thread pool:
 
     over_batch(len(out), out.size, task)
 
-The matmuls go through the same pool (:func:`matmul`): at tmt's first matmul or split pass,
-NumPy's OpenBLAS is set to one thread (``_blas`` says how), for three reasons. Its idle threads
-spin on the cores tmt's threads want. It runs small products slower on two threads than on
-one (a 128x128x64 product: 26 against 21 µs). And a layer's weight that BLAS threads read on
-both cores must be taken back from the other core's cache when the optimizer writes it: the
-SGD step of an MLP (784-128-64-10, batch 128) took 150 µs after a two-thread forward pass,
-50 µs after a one-thread one, and the whole step 0.78 -> 0.74 ms. Big products are split over
-tmt's threads instead. Where BLAS cannot be set (not OpenBLAS, not Linux) it keeps its own
-threads, and :func:`matmul` is plain ``a @ b``.
+The matmuls go through the same pool (:func:`matmul`, :func:`matmuls`: a Tensor's ``@``, the
+linear layers): at the first of those or the first split pass, NumPy's OpenBLAS is set to one
+thread (``_blas`` says how), for three reasons. Its idle threads spin on the cores tmt's
+threads want. It runs small products slower on two threads than on one (a 128x128x64 product:
+26 against 21 µs). And a layer's weight that BLAS threads read on both cores must be taken
+back from the other core's cache when the optimizer writes it: the SGD step of an MLP
+(784-128-64-10, batch 128) took 150 µs after a two-thread forward pass, 50 µs after a
+one-thread one, and the whole step 0.72 -> 0.67 ms. Big products are split over tmt's threads
+instead. Where BLAS cannot be set (not OpenBLAS, not Linux) it keeps its own threads, and
+:func:`matmul` is plain ``a @ b``.
 
 Small passes (under ``_MIN_ELEMENTS``) stay on the calling thread: handing work to a thread
 costs tens of microseconds. ``TMT_NUM_THREADS`` sets the thread count (default: one per core,
@@ -110,10 +111,7 @@ def over_batch(length: int, elements: int, task: Callable[[int, int], None]) -> 
 
 def _worth_splitting(a: np.ndarray, b: np.ndarray, minimum: int = _MIN_MATMUL) -> bool:
     """tmt's threads run the matmuls, and ``a @ b`` is a float product of 2-D arrays with at
-    least ``minimum`` multiply-adds. Asked before every product: the first one sets BLAS to one
-    thread when tmt has threads of its own."""
-    if _WORKERS.get()[1] > 1:
-        _WORKERS.take_over_from_blas()
+    least ``minimum`` multiply-adds."""
     return (
         _WORKERS.splits_matmuls
         and a.dtype.kind == "f"
@@ -121,6 +119,13 @@ def _worth_splitting(a: np.ndarray, b: np.ndarray, minimum: int = _MIN_MATMUL) -
         and a.shape[1] == b.shape[0]
         and a.shape[0] * a.shape[1] * b.shape[1] >= minimum
     )
+
+
+def _claim_blas() -> None:
+    """At the first product through this module, BLAS to one thread when tmt has threads of
+    its own (the module docstring says why)."""
+    if _WORKERS.get()[1] > 1:
+        _WORKERS.take_over_from_blas()
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -131,6 +136,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     not fit, where NumPy's own error is the answer) is plain ``a @ b``. The pieces go through
     ``np.matmul``, which lets go of the GIL around its BLAS call and writes into ``out=``
     (``np.dot`` would first zero its output, a wasted pass)."""
+    _claim_blas()
     if not _worth_splitting(a, b):
         return a @ b
     (m, k), n = a.shape, b.shape[1]
@@ -156,6 +162,7 @@ def matmuls(*pairs: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
     hand-off instead of one per product); otherwise :func:`matmul` one after the other. Whole
     products side by side pack nothing twice, so smaller ones are worth it than for a split
     product: a batch-64 linear layer's 64x1568x128 dx and dW, 0.46 -> 0.36 ms."""
+    _claim_blas()
     if len(pairs) < 2 or not all(_worth_splitting(a, b, _MIN_SIDE_BY_SIDE) for a, b in pairs):
         return [matmul(a, b) for a, b in pairs]
     products = [None] * len(pairs)

@@ -31,8 +31,8 @@ tmt_nn's Network runs for a Conv2D right before a MaxPool2D, pools each thread's
 right after their matmul and keeps neither the convolution's output nor a full-size ReLU
 mask; where the columns have few rows for the filters (a first layer), it orders them by
 pooling-window corner, so that the pooling runs over four contiguous planes and its vjp is
-one product with a one-hot. Every big copy, slice-add and matmul is split over the cores through one pool of
-threads (``_parallel``).
+one product with a one-hot. Every big copy, slice-add and matmul is split over the cores
+through one pool of threads (``_parallel``).
 
 Convention (max_pool2d): the gradient of each window goes to its *first* maximum in
 row-major order (smallest row, then smallest column), as in PyTorch; tied elements after
@@ -160,6 +160,7 @@ def conv2d_vjp(g, res, stride=1, padding=0, activation=None, needs=(True, True, 
 # contiguous copy of Gₙᵀ once the columns have many rows; 32 images on one thread, view against
 # copy + product: K + 1 = 145, O = 32, P = 196: 564 against 62 + 376 µs; 74, 32, 196: 327
 # against 58 + 199; 29, 16, 784: 269 against 140 + 243; 10, 16, 784: 90 against 141 + 119.
+# The copy's cost grows with O·P as well; rows alone drew the line well enough for these.
 _COPY_G_T = 64
 
 
@@ -345,11 +346,16 @@ def _conv_pool_samples(rng):
 @defop("conv2d_pool", samples=_conv_pool_samples, reference=_conv_pool_reference, rtol=1e-4, atol=1e-5)
 def conv2d_pool(x, w, b, stride=1, padding=0, activation=None, pool_size=2, pool_stride=None):
     """max_pool2d(conv2d(x, w, b, ...), pool_size, pool_stride) in one op, the pair a CNN's
-    Network runs as one (see tmt_nn's Network). Exactly the two ops' values and gradients:
-    a ReLU commutes with the max, so it clips the 4x smaller pooled output, and its mask
+    Network runs as one (see tmt_nn's Network). The two ops' values and gradients: a ReLU
+    commutes with the max, so it clips the 4x smaller pooled output, and its mask
     1[pooled > 0] rides on the pooled cotangent. The usual 2x2/2 pooling runs on each
     thread's images right after their matmul, while they are in cache; the convolution's
-    output is never kept."""
+    output is never kept. To the bit, except where the columns are pool-ordered (see
+    :func:`_conv_then_pool`): there the matmul sees the output positions in another order,
+    and a BLAS may round a position's sum differently by where it sits in the matrix
+    (OpenBLAS does, by a unit in the last place), so values agree to rounding, dW and db too,
+    and a window whose corners tie in exact arithmetic may route its gradient to another of
+    them."""
     s, p, (oh, ow) = _conv_geometry(x, w, b, stride, padding, activation, op="conv2d_pool")
     n, o = x.shape[0], w.shape[0]
     kernel = pair("conv2d_pool", "pool_size", pool_size, 1)
@@ -374,7 +380,8 @@ def _conv_then_pool(x, w, b, stride, padding, conv_size, activation):
     stride 2), but the pooling and its vjp run on contiguous planes and cost less in
     proportion to O. 32 images on one thread, forward + backward: 1→16 filters at 28x28,
     1.47 → 0.86 ms; 3→16, 1.84 → 1.33 ms; 16→32 at 14x14, 2.02 → 2.12 ms (without dx). Elsewhere
-    the row-major columns are pooled as neighbour pairs (:func:`_pooling.pairs`)."""
+    the row-major columns are pooled as neighbour pairs (:func:`_pooling.pairs`), and the
+    values are conv2d's to the bit."""
     (n, c, o), (oh, ow) = (x.shape[0], x.shape[1], w.shape[0]), conv_size
     per_plane = (oh // 2) * (ow // 2)  # pooling windows; sizes spelled out: any may be 0
     pool_ordered = c * w.shape[2] * w.shape[3] <= 2 * o
@@ -382,13 +389,13 @@ def _conv_then_pool(x, w, b, stride, padding, conv_size, activation):
     out = np.empty((n, o, oh // 2, ow // 2), dtype=z.dtype)
     if pool_ordered:  # where each window's first maximum is: a one-hot over its corners
         firsts = np.empty((n, o, 4, per_plane), dtype=bool)
-        routes = ("planes", firsts)
+        where_max = ("planes", firsts)
 
         def pool(start, stop):
             pooling.planes(z.reshape(firsts.shape), out.reshape(n, o, per_plane), firsts, start, stop)
     else:  # or two rounds of bools
         right, lower = np.empty((n, o, oh, ow // 2), dtype=bool), np.empty(out.shape, dtype=bool)
-        routes = ("pairs", (right, lower))
+        where_max = ("pairs", (right, lower))
 
         def pool(start, stop):
             pooling.pairs(z, out, right, lower, start, stop)
@@ -407,7 +414,7 @@ def _conv_then_pool(x, w, b, stride, padding, conv_size, activation):
     cols = columns.gather(x, w.shape[2:], stride, padding, then=per_image, pool_ordered=pool_ordered)
     if met_nan:
         return None
-    return out, (*routes, cols, w, x.shape, z.shape, out if activation else None)
+    return out, (*where_max, cols, w, x.shape, z.shape, out if activation else None)
 
 
 @conv2d_pool.defvjp
@@ -416,7 +423,7 @@ def conv2d_pool_vjp(g, res, stride=1, padding=0, activation=None, pool_size=2, p
         _, conv_res, pool_res = res
         (dz,) = max_pool2d.vjp(g, pool_res, pool_size=pool_size, stride=pool_stride)
         return conv2d_vjp(dz, conv_res, stride=stride, padding=padding, activation=activation, needs=needs)
-    layout, routes, cols, w, x_shape, z_shape, clipped = res
+    layout, where_max, cols, w, x_shape, z_shape, clipped = res
     dz = np.empty(z_shape, dtype=g.dtype)  # image layout: written where dx needs it
     n, o, oh, ow = z_shape
     per_plane = (oh // 2) * (ow // 2)
@@ -425,13 +432,13 @@ def conv2d_pool_vjp(g, res, stride=1, padding=0, activation=None, pool_size=2, p
         return g[start:stop] if clipped is None else g[start:stop] * (clipped[start:stop] > 0)
 
     if layout == "pairs":
-        right, lower = routes
+        right, lower = where_max
 
         def route(start, stop):  # d out/d z: 1 at each window's first maximum
             pooling.route_pairs(pooled_grad(start, stop), dz[start:stop], right[start:stop], lower[start:stop], 0, stop - start)
 
         return _conv_backward(dz, route, cols, w, x_shape, stride, padding, needs)
-    firsts = routes
+    firsts = where_max  # the one-hot of each window's first maximum, (N, O, 4, Q)
     dz_cols = np.empty(firsts.shape, dtype=g.dtype)  # (N, O, 4, Q): the columns' order
 
     def route_planes(start, stop):

@@ -80,8 +80,9 @@ class Conv2D(Module):
         return activate(out, self.activation)
 
     def then_pool(self, x: Any, pool: MaxPool2D) -> Tensor:
-        """``pool(self(x))`` as one op, conv2d_pool: the same values and gradients, with the
-        pooling done while the convolved images are in cache. Network calls it for a Conv2D
+        """``pool(self(x))`` as one op, conv2d_pool: the same values and gradients (to rounding
+        where it orders the columns by pooling window), with the pooling done while the
+        convolved images are in cache. Network calls it for a Conv2D
         right before a MaxPool2D."""
         x, bias = self._checked(x)
         return apply(

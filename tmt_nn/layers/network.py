@@ -19,8 +19,9 @@ _PLAIN_FORWARDS = (Conv2D.forward, MaxPool2D.forward)
 
 def _runs_with_its_pool(layer: Module, following: Module | None) -> bool:
     """A plain Conv2D (ReLU or no activation) right before a plain MaxPool2D: Network runs
-    them as one op, conv2d_pool, which gives exactly their values and gradients in less
-    time. Subclasses and patched forwards, which may change either layer, run as written."""
+    them as one op, conv2d_pool, which gives their values and gradients in less time (to the
+    bit, or to rounding where it orders a first layer's columns by pooling window: see
+    conv2d_pool). Subclasses and patched forwards, which may change either layer, run as written."""
     return (
         type(layer) is Conv2D
         and type(following) is MaxPool2D
