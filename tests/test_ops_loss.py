@@ -3,6 +3,8 @@ logits variant): values, gradients, stability, float32, targets, and errors on b
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -19,6 +21,26 @@ def test_losses_return_a_0d_array(name):
     sample = OPS[name].sample_list(np.random.default_rng(0))[0]
     out, _ = OPS[name].forward(*sample.args)
     assert isinstance(out, np.ndarray) and out.shape == ()
+
+
+@pytest.mark.parametrize(
+    "name, target",
+    [
+        ("cross_entropy", np.zeros(0, dtype=np.int64)),
+        ("cross_entropy", np.zeros((0, 10), dtype=np.float32)),
+        ("mse", np.zeros((0, 10), dtype=np.float32)),
+        ("binary_cross_entropy", np.zeros((0, 10), dtype=np.float32)),
+        ("binary_cross_entropy_with_logits", np.zeros((0, 10), dtype=np.float32)),
+    ],
+)
+def test_the_mean_over_an_empty_batch_is_nan_without_a_numpy_warning(name, target):
+    x = tc.Tensor(np.full((0, 10), 0.5, dtype=np.float32), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # as PyTorch: NaN, and nothing printed
+        out = getattr(tc.ops, name)(x, tc.Tensor(target))
+        out.backward()
+    assert out.data.dtype == np.float32 and np.isnan(out.data)
+    assert x.grad.shape == (0, 10)
 
 
 # ---------------------------------------------------------------------------- values and stability

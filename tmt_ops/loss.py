@@ -69,6 +69,18 @@ def log_softmax_vjp(g, out, axis=-1):
     return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
 
 
+def _mean(values):
+    """``values.mean()``; the mean over an empty batch is NaN, as in PyTorch, without NumPy's
+    "mean of empty slice" warning."""
+    return values.mean() if values.size else np.nan
+
+
+def _per_element(g, count):
+    """The cotangent of a mean over ``count`` elements, g / count (an empty batch has no
+    gradient to scale: 1 then, and no division by zero)."""
+    return g / max(count, 1)
+
+
 # ---------------------------------------------------------------------------- cross_entropy
 
 
@@ -136,9 +148,9 @@ def cross_entropy(logits, target):
     total = e.sum(axis=1, keepdims=True)
     log_z = np.log(total)  # log Σ exp(logits) - max
     if labels is None:
-        loss = -np.einsum("nc,nc->", target, shifted - log_z) / n
+        loss = -np.einsum("nc,nc->", target, shifted - log_z) / n if n else np.nan
     else:
-        loss = (log_z.sum() - shifted[np.arange(n), labels].sum()) / n
+        loss = (log_z.sum() - shifted[np.arange(n), labels].sum()) / n if n else np.nan
     return np.asarray(loss, dtype=logits.dtype), (np.divide(e, total, out=e), labels, target)
 
 
@@ -152,7 +164,7 @@ def cross_entropy_vjp(g, res):
         grad -= target
     else:
         grad[np.arange(n), labels] -= 1
-    grad *= g / n
+    grad *= _per_element(g, n)
     return grad, None
 
 
@@ -191,12 +203,12 @@ def mse(pred, target):
     """Mean squared error: mean((pred - target)²); same shapes required."""
     _same_shape("mse", pred, target, ("pred", "target"))
     diff = pred - target
-    return np.asarray(np.mean(diff * diff), dtype=diff.dtype), diff
+    return np.asarray(_mean(diff * diff), dtype=diff.dtype), diff
 
 
 @mse.defvjp
 def mse_vjp(g, diff):
-    grad = diff * (2 * g / diff.size)  # d mean((p - t)²)/dp = 2(p - t)/n = -d/dt
+    grad = diff * (2 * _per_element(g, diff.size))  # d mean((p - t)²)/dp = 2(p - t)/n = -d/dt
     return grad, -grad
 
 
@@ -239,14 +251,14 @@ def binary_cross_entropy(p, target):
     with np.errstate(divide="ignore"):  # log(0) = -inf, clamped right away
         log_p = np.maximum(np.log(p), -100)
         log_q = np.maximum(np.log1p(-p), -100)
-    loss = -np.mean(target * log_p + (1 - target) * log_q)
+    loss = -_mean(target * log_p + (1 - target) * log_q)
     return np.asarray(loss, dtype=p.dtype), (p, target, log_p, log_q)
 
 
 @binary_cross_entropy.defvjp
 def binary_cross_entropy_vjp(g, res):
     p, target, log_p, log_q = res
-    scale = g / p.size
+    scale = _per_element(g, p.size)
     # dL/dp = (p - t) / (p(1 - p)), with p(1 - p) floored at 1e-12 (PyTorch)
     gp = (p - target) / np.maximum(p * (1 - p), _EPSILON) * scale
     # dL/dt = log(1 - p) - log p (the clamped logs of the forward)
@@ -271,7 +283,7 @@ def binary_cross_entropy_with_logits(logits, target):
     mean(max(z, 0) - z t + log(1 + e^-|z|))."""
     _same_shape("binary_cross_entropy_with_logits", logits, target, ("logits", "target"))
     z = logits
-    loss = np.mean(np.maximum(z, 0) - z * target + np.log1p(np.exp(-np.abs(z))))
+    loss = _mean(np.maximum(z, 0) - z * target + np.log1p(np.exp(-np.abs(z))))
     sigmoid = 0.5 * (1 + np.tanh(0.5 * z))  # = 1/(1 + e⁻ᶻ), no overflow
     return np.asarray(loss, dtype=z.dtype), (z, target, sigmoid)
 
@@ -279,7 +291,7 @@ def binary_cross_entropy_with_logits(logits, target):
 @binary_cross_entropy_with_logits.defvjp
 def binary_cross_entropy_with_logits_vjp(g, res):
     z, target, sigmoid = res
-    scale = g / z.size
+    scale = _per_element(g, z.size)
     # dL/dz = σ(z) - t, dL/dt = -z
     return ((sigmoid - target) * scale).astype(z.dtype, copy=False), (-z * scale).astype(target.dtype, copy=False)
 
