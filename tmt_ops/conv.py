@@ -444,9 +444,8 @@ def conv2d_pool_vjp(g, res, stride=1, padding=0, activation=None, pool_size=2, p
     def route_planes(start, stop):
         mine = pooled_grad(start, stop).reshape(stop - start, o, 1, per_plane)
         np.multiply(mine, firsts[start:stop], out=dz_cols[start:stop])
-        if needs[0]:  # dx reads dz in image layout: corner (di, dj) of window (y', x') is (2y' + di, 2x' + dj)
-            image = dz[start:stop].reshape(stop - start, o, oh // 2, 2, ow // 2, 2)
-            image[...] = dz_cols[start:stop].reshape(stop - start, o, 2, 2, oh // 2, ow // 2).transpose(0, 1, 4, 2, 5, 3)
+        if needs[0]:  # dx reads dz in image layout
+            columns.pool_order(dz[start:stop])[...] = dz_cols[start:stop].reshape(stop - start, o, 2, 2, oh // 2, ow // 2)
 
     return _conv_backward(dz, route_planes, cols, w, x_shape, stride, padding, needs, dz_cols.reshape(n, o, 4 * per_plane))
 
