@@ -24,6 +24,7 @@ from .errors import (
 )
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .registry import get_op, op_names
+from .threads import get_num_threads, set_num_threads
 
 __all__ = [
     "Tensor",
@@ -39,6 +40,8 @@ __all__ = [
     "set_grad_enabled",
     "get_op",
     "op_names",
+    "set_num_threads",
+    "get_num_threads",
     "TmtError",
     "OpError",
     "OpNotFoundError",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tmt_core.errors import TmtError
 
-__all__ = ["LayerInputError", "StateDictError", "NonFiniteLossError", "ReporterWarning"]
+__all__ = ["LayerInputError", "StateDictError", "NonFiniteLossError", "TrainingProcessError", "ReporterWarning"]
 
 
 class LayerInputError(TmtError, ValueError):
@@ -18,6 +18,10 @@ class StateDictError(TmtError, ValueError):
 
 class NonFiniteLossError(TmtError, FloatingPointError):
     """The training loss became NaN or infinite (``fit(..., on_nan="stop")``)."""
+
+
+class TrainingProcessError(TmtError, RuntimeError):
+    """A helper process of ``fit(..., processes=N)`` raised or died."""
 
 
 class ReporterWarning(UserWarning):

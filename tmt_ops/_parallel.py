@@ -23,8 +23,10 @@ instead. Where BLAS cannot be set (not OpenBLAS, not Linux) it keeps its own thr
 :func:`matmul` is plain ``a @ b``.
 
 Small passes (under ``_MIN_ELEMENTS``) stay on the calling thread: handing work to a thread
-costs tens of microseconds. ``TMT_NUM_THREADS`` sets the thread count (default: one per core,
-at most 8); ``TMT_NUM_THREADS=1`` turns tmt's threads off and leaves BLAS's threads alone.
+costs tens of microseconds. The thread count is :func:`tmt_core.threads.get_num_threads`'s:
+``TMT_NUM_THREADS`` or one per core (at most 8), where ``TMT_NUM_THREADS=1`` turns tmt's threads
+off and leaves BLAS's threads alone; ``tmt_core.set_num_threads(n)`` overrides it at any time,
+BLAS then on one thread whatever ``n``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from typing import Callable
 
 import numpy as np
 
+from tmt_core import threads as _told
+
 from ._blas import single_threaded
 
 _MIN_ELEMENTS = 1 << 17  # below ~128k elements a pass takes < 0.1 ms: not worth a hand-off
@@ -44,33 +48,35 @@ _MIN_MATMUL = 1 << 24  # multiply-adds; below ~16M, splitting costs more than it
 _MIN_SIDE_BY_SIDE = 1 << 23  # multiply-adds of each of several products run side by side
 
 
-def _threads() -> int:
-    told = os.environ.get("TMT_NUM_THREADS", "")
-    if told.isdigit() and int(told) > 0:
-        return int(told)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return min(cores, 8)
-
-
 class _Workers:
     """The process's pool, started on first use. A child of ``fork`` starts its own."""
 
     def __init__(self) -> None:
         self.pool: ThreadPoolExecutor | None = None
         self.count = 1
+        self.default = 1  # get_num_threads() when the pool started, before any set_num_threads
         self.started = False
         self.splits_matmuls = False
         self._asked_blas = False
         self._starting = threading.Lock()
 
     def get(self) -> tuple[ThreadPoolExecutor | None, int]:
-        if not self.started:
+        if not self.started or (_told.requested or self.default) != self.count:
             with self._starting:  # two user threads starting tmt at once make one pool
                 if not self.started:
-                    self.count = _threads()
-                    self.pool = ThreadPoolExecutor(self.count - 1, "tmt-ops") if self.count > 1 else None
-                    self.started = True
+                    self.default = _told.default_num_threads()
+                wanted = _told.requested or self.default
+                if not self.started or wanted != self.count:
+                    self._start(wanted)
         return self.pool, self.count
+
+    def _start(self, count: int) -> None:
+        """A pool of ``count - 1`` threads (the caller is the first), replacing any other."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=False)  # its threads finish what they hold, then exit
+        self.count = count
+        self.pool = ThreadPoolExecutor(count - 1, "tmt-ops") if count > 1 else None
+        self.started = True
 
     def take_over_from_blas(self) -> None:
         """Once: BLAS to one thread, and the big matmuls to this pool."""
@@ -123,8 +129,8 @@ def _worth_splitting(a: np.ndarray, b: np.ndarray, minimum: int = _MIN_MATMUL) -
 
 def _claim_blas() -> None:
     """At the first product through this module, BLAS to one thread when tmt has threads of
-    its own (the module docstring says why)."""
-    if _WORKERS.get()[1] > 1:
+    its own or ``set_num_threads`` was called (the module docstring says why)."""
+    if _WORKERS.get()[1] > 1 or _told.requested:
         _WORKERS.take_over_from_blas()
 
 

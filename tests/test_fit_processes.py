@@ -1,0 +1,239 @@
+"""fit(..., processes=N): the shares' gradients add up to the batch's, so training on N
+processes follows training on one (to rounding); helpers that raise or die are reported and
+reaped; Ctrl-C, NaN losses and rebound parameters behave as with one process."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import tmt_core as tc
+from tmt_core import threads
+from tmt_nn import Dropout, Linear, Module, Network, NonFiniteLossError, Reporter, fit
+from tmt_nn.errors import TrainingProcessError
+from tmt_nn.training import processes
+from tmt_optim import SGD, Adam
+
+pytestmark = pytest.mark.skipif(not processes.can_fork(), reason="fit(processes=N) forks: Linux only")
+
+
+def blobs(n=90, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = np.array([[4.0, 0.0], [-2.0, 3.5], [-2.0, -3.5]])
+    labels = rng.integers(0, 3, n)
+    return (centers[labels] + rng.standard_normal((n, 2))).astype(np.float32), labels
+
+
+def mlp():
+    return Network([Linear(2, 16, activation="relu", rng=1), Linear(16, 3, rng=2)])
+
+
+def train(processes_, *, batch_size=8, epochs=2, optimizer=SGD, lr=0.05, data=None, loss="cross_entropy", **options):
+    model = mlp()
+    history = fit(model, loss, optimizer(model.parameters(), lr=lr), data or blobs(), epochs=epochs,
+                  batch_size=batch_size, reporters=(), seed=3, processes=processes_, **options)
+    return model, history
+
+
+def assert_same_training(one, many, rtol=2e-5, atol=2e-6):
+    (model_1, history_1), (model_n, history_n) = one, many
+    for p1, pn in zip(model_1.parameters(), model_n.parameters()):
+        np.testing.assert_allclose(pn.data, p1.data, rtol=rtol, atol=atol)
+    assert [e.keys() for e in history_n.epochs] == [e.keys() for e in history_1.epochs]
+    for e1, en in zip(history_1.epochs, history_n.epochs):
+        assert en["loss"] == pytest.approx(e1["loss"], rel=1e-5)
+        if "accuracy" in e1:
+            assert en["accuracy"] == e1["accuracy"]
+
+
+@pytest.mark.parametrize(
+    "processes_, batch_size",
+    [(2, 8), (2, 7), (3, 5), (2, 1), (4, 3)],
+    ids=["even shares", "odd batch", "three processes", "batch of one: the helper idle", "helpers idle on short batches"],
+)
+def test_training_on_processes_follows_training_on_one(processes_, batch_size):
+    """90 examples: every case ends an epoch on a partial batch."""
+    assert_same_training(train(1, batch_size=batch_size), train(processes_, batch_size=batch_size))
+
+
+def test_adam_without_shuffling_and_a_regression_loss_follow_one_process_too():
+    inputs, labels = blobs()
+    targets = np.eye(3, dtype=np.float32)[labels]
+    one = train(1, optimizer=Adam, lr=0.01, data=(inputs, targets), loss="mse", shuffle=False)
+    many = train(2, optimizer=Adam, lr=0.01, data=(inputs, targets), loss="mse", shuffle=False)
+    assert_same_training(one, many)
+
+
+def test_two_runs_on_processes_give_the_same_bits():
+    first, second = train(2, batch_size=9), train(2, batch_size=9)
+    for p, q in zip(first[0].parameters(), second[0].parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_parameters_keep_their_own_arrays_and_the_thread_setting_comes_back():
+    model = mlp()
+    arrays = [p.data for p in model.parameters()]
+    before = [a.copy() for a in arrays]
+    requested = threads.requested
+    fit(model, "cross_entropy", SGD(model.parameters(), lr=0.1), blobs(), epochs=1, batch_size=10,
+        reporters=(), processes=2)
+    assert all(p.data is a for p, a in zip(model.parameters(), arrays))
+    assert not all(np.array_equal(a, b) for a, b in zip(arrays, before))  # trained in place
+    assert threads.requested == requested
+
+
+class Rebinding:
+    """An optimizer that binds new arrays to p.data instead of updating them in place."""
+
+    def __init__(self, parameters, lr):
+        self.parameters, self.lr = list(parameters), lr
+
+    def step(self):
+        for p in self.parameters:
+            p.data = p.data - np.float32(self.lr) * p.grad
+
+    def zero_grad(self):
+        for p in self.parameters:
+            p.grad = None
+
+
+def test_an_optimizer_that_rebinds_parameters_still_reaches_the_helpers():
+    assert_same_training(train(1, optimizer=Rebinding), train(2, optimizer=Rebinding))
+
+
+class Tripwire(Module):
+    """Passes x through; in a helper process, does ``action`` on a batch holding the marker."""
+
+    def __init__(self, action):
+        super().__init__()
+        self.action, self.main = action, os.getpid()
+
+    def forward(self, x):
+        if os.getpid() != self.main and (x.data == 99.0).any():
+            self.action()
+        return x
+
+
+def fit_with_tripwire(action, recorder=None):
+    inputs, labels = blobs(12)
+    inputs[11] = 99.0  # unshuffled, batch 4: rows 2-3 of each batch are the helper's
+    model = Network([Tripwire(action), Linear(2, 3, rng=0)])
+    fit(model, "cross_entropy", SGD(model.parameters(), lr=0.1), (inputs, labels), epochs=1,
+        batch_size=4, shuffle=False, reporters=[recorder] if recorder else (), processes=2)
+
+
+def helper_pid(error):
+    return int(str(error).split("(pid ")[1].split(")")[0])
+
+
+def assert_reaped(pid):
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_helper_that_raises_is_reported_with_its_traceback_and_stopped():
+    def fail():
+        raise ValueError("the helper's share is bad")
+
+    with pytest.raises(TrainingProcessError, match="helper process 1") as caught:
+        fit_with_tripwire(fail)
+    assert "ValueError: the helper's share is bad" in str(caught.value)
+    assert "Traceback" in str(caught.value)
+    assert_reaped(helper_pid(caught.value))
+
+
+def test_a_helper_that_dies_is_noticed():
+    with pytest.raises(TrainingProcessError, match=r"died \(killed by signal 9 \(SIGKILL\)\)") as caught:
+        fit_with_tripwire(lambda: os.kill(os.getpid(), signal.SIGKILL))
+    assert_reaped(helper_pid(caught.value))
+
+
+class InterruptAt(Reporter):
+    name = "interrupt"
+
+    def __init__(self, step):
+        self.step, self.status, self.pids = step, None, []
+
+    def on_batch_end(self, *, epoch, step, metrics):
+        if step == self.step:
+            raise KeyboardInterrupt
+
+    def on_train_end(self, *, status, metrics):
+        self.status = status
+
+
+def test_ctrl_c_stops_the_helpers_and_keeps_the_trained_weights(monkeypatch):
+    started = []
+    enter = processes.ProcessTeam.__enter__
+
+    def remember(team):
+        started.append(team)
+        return enter(team)
+
+    monkeypatch.setattr(processes.ProcessTeam, "__enter__", remember)
+    model, reporter = mlp(), InterruptAt(step=3)
+    arrays = [p.data for p in model.parameters()]
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, "cross_entropy", SGD(model.parameters(), lr=0.1), blobs(), epochs=2, batch_size=8,
+            reporters=[reporter], processes=2)
+    assert reporter.status == "interrupted"
+    assert started and started[0].helpers == [-1]  # stopped and reaped
+    assert all(p.data is a for p, a in zip(model.parameters(), arrays))
+
+
+@pytest.mark.parametrize("on_nan", ["stop", "continue"])
+def test_a_nan_loss_on_processes_is_handled_as_on_one(on_nan):
+    inputs, labels = blobs(16)
+    inputs[13] = np.nan  # the helper's share of the second batch of 8
+    results = []
+    for processes_ in (1, 2):
+        model = mlp()
+        try:
+            fit(model, "cross_entropy", SGD(model.parameters(), lr=0.1), (inputs, labels), epochs=1,
+                batch_size=8, shuffle=False, reporters=(), on_nan=on_nan, processes=processes_)
+            results.append(("trained", [p.data.copy() for p in model.parameters()]))
+        except NonFiniteLossError as error:
+            assert "epoch 1, step 2 of 2" in str(error)
+            results.append(("stopped", [p.data.copy() for p in model.parameters()]))
+    assert results[0][0] == results[1][0] == ("stopped" if on_nan == "stop" else "trained")
+    for p1, p2 in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(p2, p1, rtol=1e-5, atol=1e-6)
+
+
+def test_helpers_draw_their_own_dropout_masks():
+    model = Network([Linear(2, 4, rng=0), Dropout(0.5, rng=7)])
+    inherited = model.layers[1]._generator.bit_generator.state
+    processes._independent_randomness(model, rank=1)
+    assert model.layers[1]._generator.bit_generator.state != inherited
+    twin = Network([Linear(2, 4, rng=0), Dropout(0.5, rng=7)])
+    processes._independent_randomness(twin, rank=2)
+    draws = [m.layers[1]._generator.random(8) for m in (model, twin)]
+    assert not np.array_equal(*draws)  # two helpers differ from each other as well
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_processes_must_be_a_positive_integer(bad):
+    with pytest.raises(ValueError, match=r"fit: processes must be an integer >= 1, got"):
+        train(bad)
+
+
+def test_without_fork_fit_warns_and_trains_on_one_process(monkeypatch):
+    monkeypatch.setattr(importlib.import_module("tmt_nn.training.fit"), "can_fork", lambda: False)
+    with pytest.warns(RuntimeWarning, match=r"processes=2 needs fork\(\) \(Linux\); training on one process"):
+        model, history = train(2)
+    assert history.epochs[-1]["loss"] < history.epochs[0]["loss"]
+
+
+def test_set_num_threads_checks_its_argument_and_is_read_back():
+    before = threads.requested
+    try:
+        tc.set_num_threads(3)
+        assert tc.get_num_threads() == 3
+        with pytest.raises(ValueError, match=r"set_num_threads: n must be an integer >= 1, got 0"):
+            tc.set_num_threads(0)
+    finally:
+        threads.requested = before

@@ -1,0 +1,377 @@
+"""``fit(..., processes=N)``: data-parallel training on N processes of one machine, the way
+PyTorch's DistributedDataParallel trains on N ranks: every process runs the forward and
+backward pass of its share of each batch, and the shares' gradients are summed.
+
+Why processes and not more threads: tmt's threads share one GIL. They take turns at it around
+every NumPy call, and a thread that waits for it sleeps and must be woken, which on a VM costs
+tens of microseconds each time (bench/RESULTS.md measures two threads losing 40-70% of a
+convolution's time that way). Processes each have their own interpreter: two run side by side
+at full speed, and a hand-off through memory that the other one spins on takes under a
+microsecond.
+
+How a run goes:
+
+- When training begins, fit forks N - 1 helper processes. They inherit the model, the loss and
+  the training arrays (copy-on-write: the data is not copied).
+- Before that, every parameter's ``data`` is moved into memory shared by all the processes
+  (for the run; afterwards each parameter has its own array back, with the trained values). The
+  main process's optimizer updates the parameters in place, as tmt_optim's do, so every helper
+  computes its next share with the updated weights. An optimizer that binds a new array to
+  ``p.data`` instead is caught before the next step and its values copied into the shared
+  memory.
+- Each step, the main process writes which rows make up the batch (the epoch's order is shared
+  too) and runs its share while each helper runs its own. Each process's loss is the mean over
+  its share and its backward is seeded with share/batch, so the gradients add up to the
+  gradient of the batch's mean loss. The helpers write theirs into shared buffers and the main
+  process adds them to its ``.grad``. fit then goes on as with one process: NaN check,
+  optimizer step, reporters.
+
+What that asks of the model and the loss: the loss is a mean over the examples (all of
+tmt's are; a summed loss would have its gradient scaled by share/batch), and the layers
+keep no state but their parameters (a layer updating running statistics in its forward would
+update the main process's copy from its share only). Each helper re-seeds the random
+generators it inherited (Dropout's), so the shares do not draw the same masks.
+
+While training, each helper spins on the shared memory waiting for the next step, using its
+core fully, as PyTorch's OpenMP threads do between ops; after ``_SPIN_SECONDS`` without work
+(validation, a slow reporter) it sleeps in 0.2 ms polls instead. Every process runs tmt's ops
+on one thread (:func:`tmt_core.set_num_threads`). Helpers ignore Ctrl-C: the main process
+handles it and stops them, as it does when training ends for any reason. A helper that raises
+sends its traceback back, and one that dies is noticed: either way fit raises
+:class:`TrainingProcessError` naming the process. A helper whose main process died exits.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import signal
+import sys
+import time
+import traceback
+from typing import Any, Callable
+
+import numpy as np
+
+from tmt_core import Tensor, set_num_threads
+from tmt_core import threads as core_threads
+
+from ..errors import TrainingProcessError
+from ..module import Module
+from .metrics import correct_count
+
+__all__ = ["ProcessTeam", "can_fork"]
+
+_STEP, _STOP = 1, 2
+_SLOT = 16  # int64 words a process's control slot takes: 128 bytes, two cache lines
+_ALIGN = 64
+_ERROR_BYTES = 16 << 10
+_SPIN_SECONDS = 0.01
+_POLL_SECONDS = 2e-4
+_CHECK_EVERY = 1 << 14  # spins between checks that the other side is still alive
+_STOP_TIMEOUT = 10.0
+
+
+def can_fork() -> bool:
+    """Helpers are forked: Linux (macOS's system libraries are not fork-safe, Windows has no fork)."""
+    return hasattr(os, "fork") and sys.platform.startswith("linux")
+
+
+def _aligned(offset: int) -> int:
+    return -(-offset // _ALIGN) * _ALIGN
+
+
+class _Layout:
+    """Where everything sits in the shared mapping: the control slots (the main process's
+    command, each helper's answer), the epoch's order, and per helper its gradients, which
+    parameters got one, and room for a traceback."""
+
+    def __init__(self, parameters: list[Any], examples: int, helpers: int) -> None:
+        self.parameters: list[int] = []
+        offset = _aligned((helpers + 1) * _SLOT * 8)
+        self.order = offset
+        offset = _aligned(offset + examples * 8)
+        for p in parameters:
+            self.parameters.append(offset)
+            offset = _aligned(offset + p.data.nbytes)
+        self.gradients: list[list[int]] = []
+        self.flags: list[int] = []
+        self.errors: list[int] = []
+        for _ in range(helpers):
+            self.gradients.append([])
+            for p in parameters:
+                self.gradients[-1].append(offset)
+                offset = _aligned(offset + p.data.nbytes)
+            self.flags.append(offset)
+            offset = _aligned(offset + len(parameters))
+            self.errors.append(offset)
+            offset += _ERROR_BYTES
+        self.size = offset
+
+
+class ProcessTeam:
+    """``with ProcessTeam(n, model, loss_fn, inputs, targets) as team: ... team.step(...)``
+
+    The main process is rank 0; helpers are ranks 1..n-1. Each ``step(lo, hi)`` trains on
+    rows ``lo:hi`` of the epoch's order (``set_order`` gives it) and returns
+    ``(mean loss, examples, correct or None)`` with every parameter's ``.grad`` holding the
+    batch's gradient; nothing else about the step (NaN checks, the optimizer) is done here.
+    """
+
+    def __init__(
+        self,
+        processes: int,
+        model: Module,
+        loss_fn: Callable[[Any, Any], Any],
+        inputs: np.ndarray,
+        targets: np.ndarray,
+        want_accuracy: bool,
+    ) -> None:
+        self.size = processes
+        self.model, self.loss_fn = model, loss_fn
+        self.inputs, self.targets = inputs, targets
+        self.want_accuracy = want_accuracy
+        self.parameters = list({id(p): p for p in model.parameters()}.values())
+        self.layout = _Layout(self.parameters, len(inputs), processes - 1)
+        self.memory = mmap.mmap(-1, self.layout.size)  # anonymous and shared: forks see it
+        # Slot words 0-7 are integers (sequence, status or command, rows, hits), 8-15 floats.
+        self.control = np.ndarray((processes, _SLOT), np.int64, buffer=self.memory)
+        self.losses = np.ndarray((processes, _SLOT), np.float64, buffer=self.memory)[:, 8:]
+        self.order = np.ndarray((len(inputs),), np.int64, buffer=self.memory, offset=self.layout.order)
+        self.shared = [self._view(p.data, offset) for p, offset in zip(self.parameters, self.layout.parameters)]
+        self.own: list[np.ndarray] = []
+        self.helpers: list[int] = []
+        self.sequence = 0
+        self.shuffled = False
+        self.threads_before = 0
+
+    def _view(self, like: np.ndarray, offset: int) -> np.ndarray:
+        return np.ndarray(like.shape, like.dtype, buffer=self.memory, offset=offset)
+
+    # ------------------------------------------------------------------ the run
+    def __enter__(self) -> ProcessTeam:
+        self.threads_before = core_threads.requested
+        set_num_threads(1)  # one core per process: the other cores run the helpers
+        for p, shared in zip(self.parameters, self.shared):
+            np.copyto(shared, p.data)
+            self.own.append(p.data)
+            p.data = shared
+        try:
+            for rank in range(1, self.size):
+                pid = os.fork()
+                if pid == 0:
+                    self._serve(rank)  # never returns
+                self.helpers.append(pid)
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop_helpers()
+        for p, own, shared in zip(self.parameters, self.own, self.shared):
+            np.copyto(own, p.data if p.data.shape == own.shape else shared)  # the latest values
+            p.data = own
+        self.own = []
+        core_threads.requested = self.threads_before
+
+    def set_order(self, order: np.ndarray | None) -> None:
+        """The epoch's order of the rows (None: as they are). Only between steps."""
+        self.shuffled = order is not None
+        if order is not None:
+            self.order[:] = order
+
+    def step(self, lo: int, hi: int) -> tuple[float, int, int | None]:
+        self._reshare()
+        self.sequence += 1
+        command = self.control[0]
+        command[1:5] = (_STEP, lo, hi, self.shuffled)
+        command[0] = self.sequence  # last: a helper that sees it finds the rest written
+        x, y = self._rows(0, lo, hi, self.shuffled)
+        loss, hits = self._run_share(hi - lo, x, y)
+        loss_sum, counts = loss * len(x), [hits]
+        for rank in range(1, self.size):
+            self._wait_for(rank)
+            answer = self.control[rank]
+            loss_sum += float(self.losses[rank, 0])
+            counts.append(None if answer[3] < 0 else int(answer[3]))
+            self._add_gradients(rank)
+        correct = None if any(count is None for count in counts) else sum(counts)
+        return loss_sum / (hi - lo), hi - lo, correct
+
+    # ------------------------------------------------------------------ both sides
+    def _share(self, rank: int, lo: int, hi: int) -> tuple[int, int]:
+        """Rows of ``lo:hi`` rank ``rank`` trains on: each helper ``n // size`` of them,
+        the main process the rest (so it is never idle, even on a batch of one)."""
+        each = (hi - lo) // self.size
+        if rank == 0:
+            return lo, hi - each * (self.size - 1)
+        start = hi - each * (self.size - rank)
+        return start, start + each
+
+    def _rows(self, rank: int, lo: int, hi: int, shuffled: bool) -> tuple[np.ndarray, np.ndarray]:
+        """This process's share of the batch ``lo:hi``: its inputs and targets."""
+        start, stop = self._share(rank, lo, hi)
+        rows = self.order[start:stop] if shuffled else slice(start, stop)
+        return self.inputs[rows], self.targets[rows]
+
+    def _run_share(self, batch: int, x: np.ndarray, y: np.ndarray) -> tuple[float, int | None]:
+        """Forward and backward of this process's share (x, y) of a batch of ``batch``
+        examples; its loss (a mean over the share) and hits."""
+        for p in self.parameters:
+            p.grad = None
+        if len(x) == 0:
+            return 0.0, 0
+        outputs = self.model(Tensor(x))
+        loss = self.loss_fn(outputs, Tensor(y))
+        loss.backward(len(x) / batch)  # d(batch mean)/d(share mean) = share / batch
+        hits = correct_count(getattr(outputs, "data", outputs), y) if self.want_accuracy else None
+        return float(loss.data), hits
+
+    # ------------------------------------------------------------------ the main process
+    def _reshare(self) -> None:
+        """A parameter whose ``data`` was replaced (not updated in place) goes back into the
+        shared memory, with the new values, so the helpers compute with them."""
+        for i, (p, shared) in enumerate(zip(self.parameters, self.shared)):
+            if p.data is not shared:
+                if p.data.shape != shared.shape or p.data.dtype != shared.dtype:
+                    raise TrainingProcessError(
+                        f"fit(processes={self.size}): parameter {i} changed from "
+                        f"{shared.shape} {shared.dtype} to {p.data.shape} {p.data.dtype} during "
+                        f"training; the processes share each parameter's memory, so its shape "
+                        f"and dtype must stay"
+                    )
+                np.copyto(shared, p.data)
+                p.data = shared
+
+    def _wait_for(self, rank: int) -> None:
+        answer, pid, spins = self.control[rank], self.helpers[rank - 1], 0
+        while answer[0] != self.sequence:
+            spins += 1
+            if spins % _CHECK_EVERY == 0:
+                self._check_alive(rank, pid)
+        if answer[1] != 0:
+            raise TrainingProcessError(
+                f"fit(processes={self.size}): helper process {rank} (pid {pid}) raised:\n"
+                + self._error_text(rank)
+            )
+
+    def _check_alive(self, rank: int, pid: int) -> None:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            self.helpers[rank - 1] = -1  # reaped: nothing left to stop
+            raise TrainingProcessError(
+                f"fit(processes={self.size}): helper process {rank} (pid {pid}) died "
+                f"({_describe(status)}) during a training step"
+            )
+
+    def _error_text(self, rank: int) -> str:
+        raw = self.memory[self.layout.errors[rank - 1] : self.layout.errors[rank - 1] + _ERROR_BYTES]
+        return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+    def _add_gradients(self, rank: int) -> None:
+        flags = np.ndarray((len(self.parameters),), np.int8, buffer=self.memory, offset=self.layout.flags[rank - 1])
+        for p, offset, has in zip(self.parameters, self.layout.gradients[rank - 1], flags):
+            if not has:
+                continue
+            theirs = self._view(p.data, offset)
+            if p.grad is None:
+                p.grad = theirs.copy()
+            elif p.grad.flags.writeable:
+                np.add(p.grad, theirs, out=p.grad)
+            else:
+                p.grad = p.grad + theirs
+
+    def _stop_helpers(self) -> None:
+        if not any(pid > 0 for pid in self.helpers):
+            return
+        self.sequence += 1
+        self.control[0, 1] = _STOP
+        self.control[0, 0] = self.sequence
+        deadline = time.monotonic() + _STOP_TIMEOUT
+        for i, pid in enumerate(self.helpers):
+            if pid <= 0:
+                continue
+            while os.waitpid(pid, os.WNOHANG)[0] == 0:
+                if time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    break
+                time.sleep(_POLL_SECONDS)
+            self.helpers[i] = -1
+
+    # ------------------------------------------------------------------ a helper
+    def _serve(self, rank: int) -> None:
+        """A helper's whole life: answer steps until told to stop; never returns."""
+        status = 0
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+            _independent_randomness(self.model, rank)
+            parent, seen = os.getppid(), self.sequence
+            answer, errors = self.control[rank], self.layout.errors[rank - 1]
+            ahead: tuple[Any, ...] = ()  # the next step's share, gathered while the main process steps
+            while True:
+                seen = self._next_command(seen, parent)
+                command = self.control[0]
+                if command[1] == _STOP:
+                    break
+                try:
+                    lo, hi, shuffled = int(command[2]), int(command[3]), bool(command[4])
+                    x, y = ahead[1:] if ahead and ahead[0] == (lo, hi, shuffled) else self._rows(rank, lo, hi, shuffled)
+                    loss, hits = self._run_share(hi - lo, x, y)
+                    self._write_gradients(rank)
+                    self.losses[rank, 0] = loss * len(x)
+                    answer[3] = -1 if hits is None else hits
+                except BaseException:
+                    text = traceback.format_exc().encode("utf-8", "replace")[: _ERROR_BYTES - 1]
+                    self.memory[errors : errors + len(text) + 1] = text + b"\0"
+                    answer[1] = 1
+                    answer[0] = seen
+                    continue
+                answer[0] = seen  # last: the main process reads the rest after seeing it
+                ahead = ()
+                if hi < len(self.inputs):  # the epoch goes on (its order stays) with a batch like this one
+                    following = (hi, min(hi + hi - lo, len(self.inputs)), shuffled)
+                    ahead = (following, *self._rows(rank, *following))
+        except BaseException:
+            status = 1
+        finally:
+            os._exit(status)  # never run the parent's cleanup (atexit, test runners) here
+
+    def _next_command(self, seen: int, parent: int) -> int:
+        command, spins, idle_since = self.control[0], 0, time.monotonic()
+        while command[0] == seen:
+            spins += 1
+            if spins < _CHECK_EVERY:
+                continue
+            spins = 0
+            if os.getppid() != parent:
+                os._exit(1)  # the main process is gone
+            if time.monotonic() - idle_since > _SPIN_SECONDS:
+                time.sleep(_POLL_SECONDS)
+                spins = _CHECK_EVERY - 1  # idle: from now on check (and sleep) every time
+        return int(command[0])
+
+    def _write_gradients(self, rank: int) -> None:
+        flags = np.ndarray((len(self.parameters),), np.int8, buffer=self.memory, offset=self.layout.flags[rank - 1])
+        for i, (p, offset) in enumerate(zip(self.parameters, self.layout.gradients[rank - 1])):
+            flags[i] = p.grad is not None
+            if p.grad is not None:
+                np.copyto(self._view(p.data, offset), p.grad)
+
+
+def _independent_randomness(model: Module, rank: int) -> None:
+    """Give this helper its own random streams: its copies of the model's generators (and of
+    NumPy's global state) would otherwise draw what the main process draws."""
+    for module in model.modules():
+        for name, value in list(vars(module).items()):
+            if isinstance(value, np.random.Generator):
+                setattr(module, name, np.random.default_rng([int(value.integers(2**62)), rank]))
+    np.random.seed([int(np.random.randint(2**31)), rank])
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        return f"killed by signal {number} ({signal.Signals(number).name})"
+    return f"exit status {os.WEXITSTATUS(status)}"
