@@ -38,7 +38,7 @@ def train_tmt(data, args) -> tuple[float, float]:
         Linear(128, 10),  # logits
     ])
     history = fit(model, cross_entropy, Adam(model.parameters(), lr=args.lr), (X_train, y_train),
-                  epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                  epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, processes=args.processes,
                   reporters=[name for name in args.reporter.split(",") if name])
     return statistics.median(history["seconds"]), evaluate(model, X_test, y_test)["accuracy"]
 
@@ -83,6 +83,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate, both sides")
     parser.add_argument("--reporter", default="progress", help="tmt's reporters, comma-separated")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the shuffling")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="tmt's processes, each training on a share of every batch (fit's processes=)")
     args = parser.parse_args()
 
     try:
@@ -92,7 +94,8 @@ def main() -> None:
     print(f"{args.dataset}: {len(X_train)} training and {len(X_test)} test images, from {data.source}")
     mean, std = X_train.mean(), X_train.std()  # standardised as in mnist_conv.py, for both
     data = ((X_train - mean) / std, y_train, (X_test - mean) / std, y_test)
-    print(f"{args.epochs} epoch(s), batch size {args.batch_size}, Adam lr={args.lr}, standardised inputs")
+    print(f"{args.epochs} epoch(s), batch size {args.batch_size}, Adam lr={args.lr}, standardised inputs; "
+          f"tmt on {args.processes} process(es)")
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # less of TensorFlow's start-up chatter
     has_keras = importlib.util.find_spec("tensorflow") is not None

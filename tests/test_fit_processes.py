@@ -237,3 +237,29 @@ def test_set_num_threads_checks_its_argument_and_is_read_back():
             tc.set_num_threads(0)
     finally:
         threads.requested = before
+
+
+@pytest.mark.parametrize("processes_", [1, 2])
+def test_a_shuffle_function_gives_each_epochs_order(processes_):
+    """shuffle=f: the epochs run in f's orders, on one process as on several."""
+    inputs, labels = blobs(40)
+    orders = {e: np.random.default_rng(e).permutation(40) for e in (1, 2)}
+    model = mlp()
+    fit(model, "cross_entropy", SGD(model.parameters(), lr=0.05), (inputs, labels), epochs=2, batch_size=8,
+        reporters=(), shuffle=lambda epoch: orders[epoch], processes=processes_)
+    replayed = mlp()
+    for epoch in (1, 2):  # the same batches, unshuffled, one epoch each
+        fit(replayed, "cross_entropy", SGD(replayed.parameters(), lr=0.05),
+            (inputs[orders[epoch]], labels[orders[epoch]]), epochs=1, batch_size=8, reporters=(), shuffle=False)
+    for p, q in zip(model.parameters(), replayed.parameters()):
+        np.testing.assert_allclose(p.data, q.data, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize(
+    "order, got",
+    [(np.arange(39), r"int64 of shape \(39,\)"), (np.arange(40.0), r"float64 of shape \(40,\)"),
+     (np.arange(1, 41), "values from 1 to 40")],
+)
+def test_a_shuffle_function_giving_no_order_of_the_rows_is_named(order, got):
+    with pytest.raises(ValueError, match=rf"fit: shuffle\(1\) must give the epoch's order of the 40 training examples, integers 0..39; got {got}"):
+        train(1, data=blobs(40), shuffle=lambda epoch: order)

@@ -51,7 +51,7 @@ def fit(
     validation_data: tuple[Any, Any] | None = None,
     reporters: Iterable[str | Reporter] | str | Reporter | None = ("progress",),
     reporter_options: Mapping[str, Mapping[str, Any]] | None = None,
-    shuffle: bool = True,
+    shuffle: bool | Callable[[int], Any] = True,
     seed: int | None = None,
     on_nan: str = "stop",
     metrics: Iterable[str] = ("accuracy",),
@@ -68,7 +68,9 @@ def fit(
       (e.g. ``{"lr": 0.1}``); a name imports tmt_optim when fit is called, not before.
     - ``train_data`` / ``validation_data``: ``(X, y)`` arrays; y holds int labels or one-hot
       rows. Batches are cut here (the last one may be smaller); ``shuffle`` draws a new order
-      each epoch from ``seed`` (``None``: from NumPy's global state).
+      each epoch from ``seed`` (``None``: from NumPy's global state), or, given a function,
+      takes ``shuffle(epoch)`` as the epoch's order of the rows (a permutation of them, e.g.
+      another framework's order, as bench/train.py replays PyTorch's).
     - ``reporters``: names (``"progress"``, ``"history"``, ``"csv"``, plugins' names) or
       :class:`Reporter` instances; ``reporter_options={"csv": {"path": "run.csv"}}``.
     - ``on_nan``: ``"stop"`` raises :class:`NonFiniteLossError` naming the epoch and step, the
@@ -108,7 +110,7 @@ def fit(
     config = {
         "epochs": epochs,
         "batch_size": batch_size,
-        "shuffle": shuffle,
+        "shuffle": shuffle if isinstance(shuffle, bool) else "callable",
         "seed": seed,
         "steps_per_epoch": steps,
         "optimizer": getattr(optimizer, "name", type(optimizer).__name__),
@@ -130,7 +132,7 @@ def fit(
                 started = time.perf_counter()
                 group.emit("on_epoch_begin", epoch=epoch, steps=steps)
                 lr = getattr(optimizer, "lr", None)  # as this epoch began: a reporter may change it
-                order = shuffler.permutation(len(inputs)) if shuffle else None
+                order = _epoch_order(shuffle, shuffler, len(inputs), epoch)
                 where = dict(epoch=epoch, steps=steps, on_nan=on_nan)
                 if team is None:
                     epoch_metrics = _train_epoch(
@@ -244,6 +246,23 @@ def _non_finite(group: ReporterGroup, value: float, on_nan: str, *, epoch: int, 
             f"batches)"
         )
     group.emit("on_batch_end", epoch=epoch, step=step, metrics={"loss": value})
+
+
+def _epoch_order(shuffle: Any, shuffler: np.random.Generator, examples: int, epoch: int) -> np.ndarray | None:
+    """The epoch's order of the rows: None (as they are), a draw, or ``shuffle(epoch)``'s."""
+    if not callable(shuffle):
+        return shuffler.permutation(examples) if shuffle else None
+    order = np.asarray(shuffle(epoch))
+    if order.shape != (examples,) or order.dtype.kind not in "iu":
+        got = f"{order.dtype} of shape {order.shape}"
+    elif order.min() < 0 or order.max() >= examples:
+        got = f"values from {order.min()} to {order.max()}"
+    else:
+        return order
+    raise ValueError(
+        f"fit: shuffle({epoch}) must give the epoch's order of the {examples} training "
+        f"examples, integers 0..{examples - 1}; got {got}"
+    )
 
 
 def _process_count(processes: Any) -> int:

@@ -110,7 +110,7 @@ class _Layout:
 
 
 class ProcessTeam:
-    """``with ProcessTeam(n, model, loss_fn, inputs, targets) as team: ... team.step(...)``
+    """``with ProcessTeam(n, model, loss_fn, inputs, targets, want_accuracy) as team: ...``
 
     The main process is rank 0; helpers are ranks 1..n-1. Each ``step(lo, hi)`` trains on
     rows ``lo:hi`` of the epoch's order (``set_order`` gives it) and returns
@@ -134,11 +134,17 @@ class ProcessTeam:
         self.parameters = list({id(p): p for p in model.parameters()}.values())
         self.layout = _Layout(self.parameters, len(inputs), processes - 1)
         self.memory = mmap.mmap(-1, self.layout.size)  # anonymous and shared: forks see it
-        # Slot words 0-7 are integers (sequence, status or command, rows, hits), 8-15 floats.
+        # Slot words 0-7 are integers, 8-15 floats. The main process's: sequence, command, lo,
+        # hi, shuffled. A helper's: the sequence it answered, status, -, hits; then its loss.
         self.control = np.ndarray((processes, _SLOT), np.int64, buffer=self.memory)
         self.losses = np.ndarray((processes, _SLOT), np.float64, buffer=self.memory)[:, 8:]
         self.order = np.ndarray((len(inputs),), np.int64, buffer=self.memory, offset=self.layout.order)
         self.shared = [self._view(p.data, offset) for p, offset in zip(self.parameters, self.layout.parameters)]
+        self.gradients = [  # per helper: its gradients, and which parameters got one
+            ([self._view(p.data, offset) for p, offset in zip(self.parameters, offsets)],
+             np.ndarray((len(self.parameters),), np.int8, buffer=self.memory, offset=flags))
+            for offsets, flags in zip(self.layout.gradients, self.layout.flags)
+        ]
         self.own: list[np.ndarray] = []
         self.helpers: list[int] = []
         self.sequence = 0
@@ -146,6 +152,7 @@ class ProcessTeam:
         self.threads_before = 0
 
     def _view(self, like: np.ndarray, offset: int) -> np.ndarray:
+        """An array of ``like``'s shape and dtype in the shared memory."""
         return np.ndarray(like.shape, like.dtype, buffer=self.memory, offset=offset)
 
     # ------------------------------------------------------------------ the run
@@ -270,11 +277,10 @@ class ProcessTeam:
         return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
 
     def _add_gradients(self, rank: int) -> None:
-        flags = np.ndarray((len(self.parameters),), np.int8, buffer=self.memory, offset=self.layout.flags[rank - 1])
-        for p, offset, has in zip(self.parameters, self.layout.gradients[rank - 1], flags):
+        gradients, flags = self.gradients[rank - 1]
+        for p, theirs, has in zip(self.parameters, gradients, flags):
             if not has:
                 continue
-            theirs = self._view(p.data, offset)
             if p.grad is None:
                 p.grad = theirs.copy()
             elif p.grad.flags.writeable:
@@ -353,11 +359,11 @@ class ProcessTeam:
         return int(command[0])
 
     def _write_gradients(self, rank: int) -> None:
-        flags = np.ndarray((len(self.parameters),), np.int8, buffer=self.memory, offset=self.layout.flags[rank - 1])
-        for i, (p, offset) in enumerate(zip(self.parameters, self.layout.gradients[rank - 1])):
+        gradients, flags = self.gradients[rank - 1]
+        for i, (p, mine) in enumerate(zip(self.parameters, gradients)):
             flags[i] = p.grad is not None
             if p.grad is not None:
-                np.copyto(self._view(p.data, offset), p.grad)
+                np.copyto(mine, p.grad)
 
 
 def _independent_randomness(model: Module, rank: int) -> None:
