@@ -1,5 +1,9 @@
 """tmt worker of bench/train.py: the seed's networks as `tmt train` builds them (the seed's
-public API: Network, Linear, Conv2D, ...). Usage: train_tmt.py w1|w2 [SEED]"""
+public API: Network, Linear, Conv2D, ...). Usage: train_tmt.py w1|w2 [SEED [PROCESSES]]
+
+With PROCESSES (2 or more) it trains through ``fit(..., processes=PROCESSES)``, replaying the
+workload's shuffle order with ``shuffle=``; otherwise the plain step loop below, on tmt's
+threads."""
 
 from __future__ import annotations
 
@@ -10,8 +14,36 @@ import time
 import workloads as W
 from tmt.cli.train import build_model
 from tmt_core import Tensor, no_grad
-from tmt_nn import cross_entropy
+from tmt_nn import Reporter, cross_entropy, fit
 from tmt_optim import SGD, Adam
+
+
+PROCESSES = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+PEER = "tmt" if PROCESSES == 1 else f"tmt-{PROCESSES}p"
+
+
+def train_epochs(model, optimizer, x, y, epochs, seed):
+    """Seconds of each epoch and the last loss, on tmt's threads or on PROCESSES processes."""
+    if PROCESSES == 1:
+        timed = [train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), epoch, seed)) for epoch in range(epochs)]
+        return [seconds for seconds, _ in timed], timed[-1][1]
+    history = fit(model, "cross_entropy", optimizer, (x, y), epochs=epochs, batch_size=W.BATCH,
+                  reporters=[HELPER_MEMORY], metrics=(), processes=PROCESSES,
+                  shuffle=lambda epoch: W.epoch_order(len(x), epoch - 1, seed))
+    return history["seconds"], history["loss"][-1]
+
+
+class HelperMemory(Reporter):
+    """The helpers' private memory, the most seen at an epoch's end."""
+
+    name = "helper-memory"
+    mb = 0.0
+
+    def on_epoch_end(self, *, epoch, metrics):
+        self.mb = max(self.mb, W.children_private_mb())
+
+
+HELPER_MEMORY = HelperMemory()
 
 
 def train_epoch(model, optimizer, x, y, batches):
@@ -43,13 +75,10 @@ def w1(seed):
     model = build_model("mlp", (784,), 10)  # 784-128-64-10, ReLU
     start_from(model, W.W1_LAYERS, seed)
     optimizer = SGD(model.parameters(), lr=W.W1["lr"])
-    times = []
-    for epoch in range(W.W1["epochs"]):
-        seconds, loss = train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), epoch, seed))
-        times.append(seconds)
-    W.emit(peer="tmt", workload=W.W1["name"], seed=seed, epoch_s=round(statistics.median(times[1:]), 3),
+    times, loss = train_epochs(model, optimizer, x, y, W.W1["epochs"], seed)
+    W.emit(peer=PEER, workload=W.W1["name"], seed=seed, epoch_s=round(statistics.median(times[1:]), 3),
            test_acc=round(accuracy(model, xt, yt), 4), final_loss=round(loss, 4),
-           epoch_times=[round(t, 3) for t in times])
+           epoch_times=[round(t, 3) for t in times], helper_private_mb=round(HELPER_MEMORY.mb, 1))
 
 
 def w2(seed):
@@ -59,13 +88,10 @@ def w2(seed):
     start_from(model, W.W2_LAYERS, seed)
     optimizer = Adam(model.parameters(), lr=W.W2["lr"])
     train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), 1000, seed)[:W.W2["warmup_batches"]])
-    times = []
-    for epoch in range(W.W2["epochs"]):
-        seconds, loss = train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), epoch, seed))
-        times.append(seconds)
-    W.emit(peer="tmt", workload=W.W2["name"], seed=seed, epoch_s=round(statistics.mean(times), 3),
+    times, loss = train_epochs(model, optimizer, x, y, W.W2["epochs"], seed)
+    W.emit(peer=PEER, workload=W.W2["name"], seed=seed, epoch_s=round(statistics.mean(times), 3),
            test_acc=round(accuracy(model, xt, yt), 4), final_loss=round(loss, 4),
-           epoch_times=[round(t, 3) for t in times])
+           epoch_times=[round(t, 3) for t in times], helper_private_mb=round(HELPER_MEMORY.mb, 1))
 
 
 if __name__ == "__main__":

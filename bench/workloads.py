@@ -47,9 +47,14 @@ def fashion_mnist() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return x_train, y_train, x_test, y_test
 
 
+def epoch_order(n: int, epoch: int, seed: int) -> np.ndarray:
+    """The same shuffle order for every framework, one per (seed, epoch)."""
+    return np.random.default_rng((seed, epoch)).permutation(n)
+
+
 def epoch_batches(n: int, epoch: int, seed: int, batch: int = BATCH) -> list[np.ndarray]:
-    """The same shuffled index batches for every framework, one order per (seed, epoch)."""
-    perm = np.random.default_rng((seed, epoch)).permutation(n)
+    """That order cut into batches."""
+    perm = epoch_order(n, epoch, seed)
     return [perm[i:i + batch] for i in range(0, n, batch)]
 
 
@@ -72,6 +77,18 @@ def seed_argument() -> int:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def children_private_mb() -> float:
+    """Memory this process's children hold alone (private pages, from smaps_rollup): what a
+    forked helper adds, where its RSS would count again every page it shares with this one."""
+    total = 0.0
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as f:
+            for pid in f.read().split():
+                with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                    total += sum(int(line.split()[1]) for line in rollup if line.startswith("Private_"))
+    return total / 1024
 
 
 def emit(**fields: object) -> None:

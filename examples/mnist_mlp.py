@@ -36,6 +36,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate")
     parser.add_argument("--reporter", default="progress", help="comma-separated: progress, csv, plot, wandb")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the shuffling")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="processes to train on, each a share of every batch (2 on 2 cores: faster)")
     args = parser.parse_args()
 
     try:
@@ -54,7 +56,8 @@ def main() -> None:
 
     fit(model, cross_entropy, optimizer, (X_train, y_train), epochs=args.epochs,
         batch_size=args.batch_size, validation_data=(X_test, y_test),
-        reporters=[name for name in args.reporter.split(",") if name], seed=args.seed)
+        reporters=[name for name in args.reporter.split(",") if name], seed=args.seed,
+        processes=args.processes)
     print(f"test accuracy: {evaluate(model, X_test, y_test)['accuracy']:.4f}")
 
 
