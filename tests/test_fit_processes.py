@@ -263,3 +263,12 @@ def test_a_shuffle_function_gives_each_epochs_order(processes_):
 def test_a_shuffle_function_giving_no_order_of_the_rows_is_named(order, got):
     with pytest.raises(ValueError, match=rf"fit: shuffle\(1\) must give the epoch's order of the 40 training examples, integers 0..39; got {got}"):
         train(1, data=blobs(40), shuffle=lambda epoch: order)
+
+
+def test_a_parameter_that_changes_shape_during_training_is_named():
+    class Shrinking(Rebinding):
+        def step(self):
+            self.parameters[0].data = self.parameters[0].data[:1]
+
+    with pytest.raises(TrainingProcessError, match=r"parameter '0\.weight' changed from \(2, 16\) float32 to \(1, 16\) float32"):
+        train(2, optimizer=Shrinking)

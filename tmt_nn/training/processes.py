@@ -131,7 +131,8 @@ class ProcessTeam:
         self.model, self.loss_fn = model, loss_fn
         self.inputs, self.targets = inputs, targets
         self.want_accuracy = want_accuracy
-        self.parameters = list({id(p): p for p in model.parameters()}.values())
+        named = model.named_parameters()  # each parameter once, even where layers share one
+        self.names, self.parameters = [name for name, _ in named], [p for _, p in named]
         self.layout = _Layout(self.parameters, len(inputs), processes - 1)
         self.memory = mmap.mmap(-1, self.layout.size)  # anonymous and shared: forks see it
         # Slot words 0-7 are integers, 8-15 floats. The main process's: sequence, command, lo,
@@ -239,11 +240,11 @@ class ProcessTeam:
     def _reshare(self) -> None:
         """A parameter whose ``data`` was replaced (not updated in place) goes back into the
         shared memory, with the new values, so the helpers compute with them."""
-        for i, (p, shared) in enumerate(zip(self.parameters, self.shared)):
+        for name, p, shared in zip(self.names, self.parameters, self.shared):
             if p.data is not shared:
                 if p.data.shape != shared.shape or p.data.dtype != shared.dtype:
                     raise TrainingProcessError(
-                        f"fit(processes={self.size}): parameter {i} changed from "
+                        f"fit(processes={self.size}): parameter {name!r} changed from "
                         f"{shared.shape} {shared.dtype} to {p.data.shape} {p.data.dtype} during "
                         f"training; the processes share each parameter's memory, so its shape "
                         f"and dtype must stay"
