@@ -272,3 +272,20 @@ def test_a_parameter_that_changes_shape_during_training_is_named():
 
     with pytest.raises(TrainingProcessError, match=r"parameter '0\.weight' changed from \(2, 16\) float32 to \(1, 16\) float32"):
         train(2, optimizer=Shrinking)
+
+
+def test_the_main_processs_share_gathered_ahead_is_its_rows_of_that_step_only():
+    """Helper 1 gathers the main process's next share while it steps; the main process takes
+    it only for the step and rows it was gathered for."""
+    inputs, labels = blobs(20)
+    team = processes.ProcessTeam(2, mlp(), None, inputs, labels, 6, False)  # not entered: no fork
+    order = np.random.default_rng(0).permutation(20)
+    team.set_order(order)
+    team._gather_for_main(5, 6, 12)  # step 5 will be rows 6:12 of the order; main's share 6:9
+    team.sequence = 5
+    x, y = team._gathered_ahead(6, 12)
+    np.testing.assert_array_equal(x, inputs[order[6:9]])
+    np.testing.assert_array_equal(y, labels[order[6:9]])
+    assert team._gathered_ahead(12, 18) is None  # other rows
+    team.sequence = 6
+    assert team._gathered_ahead(6, 12) is None  # another step

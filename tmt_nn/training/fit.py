@@ -125,7 +125,7 @@ def fit(
     status, last_metrics = "failed", {}
     try:
         with keep_modes(model, True), StepGuard(model.parameters()) as guard, _team(
-            processes, model, loss_fn, inputs, targets, "accuracy" in metrics
+            processes, model, loss_fn, inputs, targets, batch_size, "accuracy" in metrics
         ) as team:
             group.emit("on_train_begin", config=config)
             for epoch in range(1, epochs + 1):

@@ -86,11 +86,15 @@ class _Layout:
     command, each helper's answer), the epoch's order, and per helper its gradients, which
     parameters got one, and room for a traceback."""
 
-    def __init__(self, parameters: list[Any], examples: int, helpers: int) -> None:
+    def __init__(self, parameters: list[Any], inputs: np.ndarray, targets: np.ndarray, rows: int, helpers: int) -> None:
         self.parameters: list[int] = []
         offset = _aligned((helpers + 1) * _SLOT * 8)
         self.order = offset
-        offset = _aligned(offset + examples * 8)
+        offset = _aligned(offset + len(inputs) * 8)
+        self.ahead: list[tuple[int, int]] = []  # two buffers of the main process's next share
+        for _ in range(2):
+            self.ahead.append((offset, _aligned(offset + rows * inputs[:1].nbytes)))
+            offset = _aligned(self.ahead[-1][1] + rows * targets[:1].nbytes)
         for p in parameters:
             self.parameters.append(offset)
             offset = _aligned(offset + p.data.nbytes)
@@ -125,6 +129,7 @@ class ProcessTeam:
         loss_fn: Callable[[Any, Any], Any],
         inputs: np.ndarray,
         targets: np.ndarray,
+        batch_size: int,
         want_accuracy: bool,
     ) -> None:
         self.size = processes
@@ -133,10 +138,12 @@ class ProcessTeam:
         self.want_accuracy = want_accuracy
         named = model.named_parameters()  # each parameter once, even where layers share one
         self.names, self.parameters = [name for name, _ in named], [p for _, p in named]
-        self.layout = _Layout(self.parameters, len(inputs), processes - 1)
+        self.main_rows = batch_size - batch_size // processes * (processes - 1)  # see _share
+        self.layout = _Layout(self.parameters, inputs, targets, self.main_rows, processes - 1)
         self.memory = mmap.mmap(-1, self.layout.size)  # anonymous and shared: forks see it
         # Slot words 0-7 are integers, 8-15 floats. The main process's: sequence, command, lo,
-        # hi, shuffled. A helper's: the sequence it answered, status, -, hits; then its loss.
+        # hi, shuffled. A helper's: the sequence it answered, status, -, hits, and for helper 1
+        # the sequence, lo and hi of the main process's share it gathered ahead; then its loss.
         self.control = np.ndarray((processes, _SLOT), np.int64, buffer=self.memory)
         self.losses = np.ndarray((processes, _SLOT), np.float64, buffer=self.memory)[:, 8:]
         self.order = np.ndarray((len(inputs),), np.int64, buffer=self.memory, offset=self.layout.order)
@@ -146,15 +153,20 @@ class ProcessTeam:
              np.ndarray((len(self.parameters),), np.int8, buffer=self.memory, offset=flags))
             for offsets, flags in zip(self.layout.gradients, self.layout.flags)
         ]
+        self.ahead = [  # the main process's next share, gathered by helper 1: one in use, one filling
+            (self._view(inputs[:1], at, self.main_rows), self._view(targets[:1], targets_at, self.main_rows))
+            for at, targets_at in self.layout.ahead
+        ]
         self.own: list[np.ndarray] = []
         self.helpers: list[int] = []
         self.sequence = 0
         self.shuffled = False
         self.threads_before = 0
 
-    def _view(self, like: np.ndarray, offset: int) -> np.ndarray:
-        """An array of ``like``'s shape and dtype in the shared memory."""
-        return np.ndarray(like.shape, like.dtype, buffer=self.memory, offset=offset)
+    def _view(self, like: np.ndarray, offset: int, rows: int | None = None) -> np.ndarray:
+        """An array of ``like``'s shape (``rows`` rows if given) and dtype in the shared memory."""
+        shape = like.shape if rows is None else (rows, *like.shape[1:])
+        return np.ndarray(shape, like.dtype, buffer=self.memory, offset=offset)
 
     # ------------------------------------------------------------------ the run
     def __enter__(self) -> ProcessTeam:
@@ -195,7 +207,7 @@ class ProcessTeam:
         command = self.control[0]
         command[1:5] = (_STEP, lo, hi, self.shuffled)
         command[0] = self.sequence  # last: a helper that sees it finds the rest written
-        x, y = self._rows(0, lo, hi, self.shuffled)
+        x, y = self._gathered_ahead(lo, hi) or self._rows(0, lo, hi, self.shuffled)
         loss, hits = self._run_share(hi - lo, x, y)
         loss_sum, counts = loss * len(x), [hits]
         for rank in range(1, self.size):
@@ -251,6 +263,16 @@ class ProcessTeam:
                     )
                 np.copyto(shared, p.data)
                 p.data = shared
+
+    def _gathered_ahead(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """This step's share when helper 1 has gathered it already (while this process ran
+        the previous optimizer step): for this very step, into the buffer of its parity."""
+        mark = self.control[1]
+        if mark[4] != self.sequence or mark[5] != lo or mark[6] != hi:
+            return None
+        rows = self._share(0, lo, hi)
+        inputs, targets = self.ahead[self.sequence % 2]
+        return inputs[: rows[1] - rows[0]], targets[: rows[1] - rows[0]]
 
     def _wait_for(self, rank: int) -> None:
         answer, pid, spins = self.control[rank], self.helpers[rank - 1], 0
@@ -340,10 +362,22 @@ class ProcessTeam:
                 if hi < len(self.inputs):  # the epoch goes on (its order stays) with a batch like this one
                     following = (hi, min(hi + hi - lo, len(self.inputs)), shuffled)
                     ahead = (following, *self._rows(rank, *following))
+                    if rank == 1 and shuffled:
+                        self._gather_for_main(seen + 1, *following[:2])
         except BaseException:
             status = 1
         finally:
             os._exit(status)  # never run the parent's cleanup (atexit, test runners) here
+
+    def _gather_for_main(self, sequence: int, lo: int, hi: int) -> None:
+        """Gather the main process's share of step ``sequence`` (rows lo:hi) for it, then mark
+        it ready: meanwhile the main process runs the optimizer step."""
+        start, stop = self._share(0, lo, hi)
+        inputs, targets = self.ahead[sequence % 2]
+        np.take(self.inputs, self.order[start:stop], axis=0, out=inputs[: stop - start])
+        np.take(self.targets, self.order[start:stop], axis=0, out=targets[: stop - start])
+        self.control[1, 5:7] = (lo, hi)
+        self.control[1, 4] = sequence  # last: the main process reads the rest after seeing it
 
     def _next_command(self, seen: int, parent: int) -> int:
         command, spins, idle_since = self.control[0], 0, time.monotonic()
