@@ -28,22 +28,25 @@ def train_epochs(model, optimizer, x, y, epochs, seed):
         timed = [train_epoch(model, optimizer, x, y, W.epoch_batches(len(x), epoch, seed)) for epoch in range(epochs)]
         return [seconds for seconds, _ in timed], timed[-1][1]
     history = fit(model, "cross_entropy", optimizer, (x, y), epochs=epochs, batch_size=W.BATCH,
-                  reporters=[HELPER_MEMORY], metrics=(), processes=PROCESSES,
+                  reporters=[PROBE], metrics=(), processes=PROCESSES,
                   shuffle=lambda epoch: W.epoch_order(len(x), epoch - 1, seed))
-    return history["seconds"], history["loss"][-1]
+    return history["seconds"], PROBE.last_loss
 
 
-class HelperMemory(Reporter):
-    """The helpers' private memory, the most seen at an epoch's end."""
+class Probe(Reporter):
+    """The last batch's loss, and the helpers' private memory, the most seen at an epoch's end."""
 
-    name = "helper-memory"
-    mb = 0.0
+    name = "probe"
+    last_loss, helper_mb = float("nan"), 0.0
+
+    def on_batch_end(self, *, epoch, step, metrics):
+        self.last_loss = metrics["loss"]
 
     def on_epoch_end(self, *, epoch, metrics):
-        self.mb = max(self.mb, W.children_private_mb())
+        self.helper_mb = max(self.helper_mb, W.children_private_mb())
 
 
-HELPER_MEMORY = HelperMemory()
+PROBE = Probe()
 
 
 def train_epoch(model, optimizer, x, y, batches):
@@ -78,7 +81,7 @@ def w1(seed):
     times, loss = train_epochs(model, optimizer, x, y, W.W1["epochs"], seed)
     W.emit(peer=PEER, workload=W.W1["name"], seed=seed, epoch_s=round(statistics.median(times[1:]), 3),
            test_acc=round(accuracy(model, xt, yt), 4), final_loss=round(loss, 4),
-           epoch_times=[round(t, 3) for t in times], helper_private_mb=round(HELPER_MEMORY.mb, 1))
+           epoch_times=[round(t, 3) for t in times], helper_private_mb=round(PROBE.helper_mb, 1))
 
 
 def w2(seed):
@@ -91,7 +94,7 @@ def w2(seed):
     times, loss = train_epochs(model, optimizer, x, y, W.W2["epochs"], seed)
     W.emit(peer=PEER, workload=W.W2["name"], seed=seed, epoch_s=round(statistics.mean(times), 3),
            test_acc=round(accuracy(model, xt, yt), 4), final_loss=round(loss, 4),
-           epoch_times=[round(t, 3) for t in times], helper_private_mb=round(HELPER_MEMORY.mb, 1))
+           epoch_times=[round(t, 3) for t in times], helper_private_mb=round(PROBE.helper_mb, 1))
 
 
 if __name__ == "__main__":
