@@ -86,6 +86,16 @@ def test_decay_at_trains_the_last_epochs_at_a_tenth_of_the_learning_rate(tiny_da
     assert [float(row["lr"]) for row in csv.DictReader(metrics_file.open())] == pytest.approx([0.2, 0.2, 0.02])
 
 
+def test_two_processes_train_the_model_one_does(tiny_data, capsys) -> None:
+    """--processes 2: each a share of every batch, the same model to rounding (32 test images)."""
+    accuracies = []
+    for processes in ("1", "2"):
+        assert main(["train", "--dataset", "mnist", "--epochs", "2", "--batch-size", "8", "--reporter", "",
+                     "--seed", "5", "--optimizer", "sgd", "--processes", processes]) == 0
+        accuracies.append(float(capsys.readouterr().out.split("test accuracy: ")[1].split()[0]))
+    assert accuracies[1] == pytest.approx(accuracies[0], abs=1 / 32)
+
+
 def test_same_seed_same_run(tiny_data, capsys) -> None:
     arguments = ["train", "--dataset", "mnist", "--epochs", "1", "--reporter", "", "--seed", "7"]
     assert main(arguments) == 0
@@ -101,6 +111,7 @@ def test_same_seed_same_run(tiny_data, capsys) -> None:
         (["--epochs", "-2"], "--epochs must be at least 1, got -2"),
         (["--batch-size", "-1"], "--batch-size must be at least 1, got -1"),
         (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+        (["--processes", "0"], "--processes must be at least 1, got 0"),
         (["--lr", "0"], "--lr must be positive, got 0.0"),
         (["--decay-at", "1"], "--decay-at needs --epochs 2 or more (epoch 1 trains at --lr), got --epochs 1"),
         (["--epochs", "3", "--decay-at", "5"], "--decay-at must be an epoch from 2 to --epochs (3), got 5"),
