@@ -83,9 +83,9 @@ def fit(
     - ``processes``: train on that many processes, each running the forward and backward pass
       of its share of every batch, their gradients summed (data parallelism, as PyTorch's
       DistributedDataParallel; Linux only, elsewhere one process with a warning). With 2 on 2
-      cores a step is 15-25% faster than tmt's threads (bench/RESULTS.md). The loss must be a
-      mean over the examples, as tmt's are; :mod:`tmt_nn.training.processes` says how it works
-      and what else it asks of the model.
+      cores an epoch took 10-25% less time than on tmt's threads (bench/RESULTS.md). The loss
+      must be a mean over the examples, as tmt's are; :mod:`tmt_nn.training.processes` says how
+      it works and what else it asks of the model.
     """
     if on_nan not in ON_NAN:
         raise ValueError(f"fit: on_nan must be one of {ON_NAN}, got {on_nan!r}")
