@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib
 import os
 import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -18,7 +20,10 @@ from tmt_nn.errors import TrainingProcessError
 from tmt_nn.training import processes
 from tmt_optim import SGD, Adam
 
-pytestmark = pytest.mark.skipif(not processes.can_fork(), reason="fit(processes=N) forks: Linux only")
+pytestmark = [
+    pytest.mark.skipif(not processes.can_fork(), reason="fit(processes=N) forks: x86 Linux only"),
+    pytest.mark.filterwarnings("ignore:fit.*will take turns"),  # 3 or 4 processes on 2 cores
+]
 
 
 def blobs(n=90, seed=0):
@@ -58,6 +63,17 @@ def assert_same_training(one, many, rtol=2e-5, atol=2e-6):
 def test_training_on_processes_follows_training_on_one(processes_, batch_size):
     """90 examples: every case ends an epoch on a partial batch."""
     assert_same_training(train(1, batch_size=batch_size), train(processes_, batch_size=batch_size))
+
+
+@pytest.mark.parametrize(
+    "processes_, examples, batch_size",
+    [(3, 11, 6), (4, 15, 8), (2, 100, 10**7)],
+    ids=["last batch gives the main process more rows than a full one (3)", "the same with 4",
+         "a batch size far beyond the data"],
+)
+def test_partial_and_oversized_batches_follow_one_process(processes_, examples, batch_size):
+    data = blobs(examples)
+    assert_same_training(train(1, batch_size=batch_size, data=data), train(processes_, batch_size=batch_size, data=data))
 
 
 def test_adam_without_shuffling_and_a_regression_loss_follow_one_process_too():
@@ -105,6 +121,93 @@ def test_an_optimizer_that_rebinds_parameters_still_reaches_the_helpers():
     assert_same_training(train(1, optimizer=Rebinding), train(2, optimizer=Rebinding))
 
 
+def test_an_optimizer_with_parameters_the_model_does_not_have_is_refused():
+    model, stranger = mlp(), tc.Tensor(np.ones(3, np.float32), requires_grad=True)
+    with pytest.raises(ValueError, match=r"fit\(processes=2\): the optimizer updates 1 parameter\(s\) that are not the model's \(the first of shape \(3,\)\)"):
+        fit(model, "cross_entropy", SGD(model.parameters() + [stranger], lr=0.1), blobs(), reporters=(), processes=2)
+
+
+def test_more_processes_than_cores_warns(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    with pytest.warns(RuntimeWarning, match=r"fit: processes=2 on 1 core\(s\): the processes will take turns"):
+        train(2, epochs=1)
+
+
+def test_with_sigchld_ignored_the_helpers_still_stop_cleanly():
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    try:
+        model = mlp()
+        arrays = [p.data for p in model.parameters()]
+        fit(model, "cross_entropy", SGD(model.parameters(), lr=0.1), blobs(), epochs=1, batch_size=8,
+            reporters=(), processes=2)
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    assert all(p.data is a for p, a in zip(model.parameters(), arrays))
+
+
+def test_a_second_interrupt_while_the_helpers_stop_still_restores_and_reaps(monkeypatch):
+    """Ctrl-C twice: the second lands while fit waits for the helpers to stop."""
+    started, reaped = [], processes._reaped
+    enter = processes.ProcessTeam.__enter__
+
+    def remember(team):
+        started.append(team)
+        return enter(team)
+
+    def interrupted_once(pid):
+        if not hasattr(interrupted_once, "done"):
+            interrupted_once.done = True
+            raise KeyboardInterrupt
+        return reaped(pid)
+
+    monkeypatch.setattr(processes.ProcessTeam, "__enter__", remember)
+    monkeypatch.setattr(processes, "_reaped", interrupted_once)
+    model = mlp()
+    arrays = [p.data for p in model.parameters()]
+    pids = []
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, "cross_entropy", SGD(model.parameters(), lr=0.1), blobs(), epochs=1, batch_size=8,
+            reporters=[PidRecorder(started, pids)], processes=2)
+    assert all(p.data is a for p, a in zip(model.parameters(), arrays))
+    assert started[0].helpers == [-1]
+    assert_reaped(pids[0])
+
+
+class PidRecorder(Reporter):
+    name = "pids"
+
+    def __init__(self, teams, pids):
+        self.teams, self.pids = teams, pids
+
+    def on_train_begin(self, *, config):
+        self.pids.extend(self.teams[0].helpers)
+
+
+def test_what_a_helper_prints_is_not_lost_through_a_pipe(tmp_path):
+    script = tmp_path / "printing.py"
+    script.write_text(
+        "import os, sys\n"
+        "import numpy as np\n"
+        "from tmt_nn import Linear, Module, Network, fit\n"
+        "from tmt_optim import SGD\n"
+        "class Say(Module):\n"
+        "    def forward(self, x):\n"
+        "        print('forward in', 'main' if os.getpid() == MAIN else 'helper')\n"
+        "        return x\n"
+        "MAIN = os.getpid()\n"
+        "print('before fit')\n"
+        "model = Network([Say(), Linear(2, 2)])\n"
+        "x = np.ones((4, 2), np.float32); y = np.array([0, 1, 0, 1])\n"
+        "fit(model, 'cross_entropy', SGD(model.parameters(), lr=0.1), (x, y), epochs=1, batch_size=4, reporters=(), processes=2)\n"
+    )
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as stdout to a pipe is
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=buffered)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines.count("before fit") == 1  # flushed before the fork: not printed twice
+    assert "forward in helper" in lines and "forward in main" in lines
+
+
 class Tripwire(Module):
     """Passes x through; in a helper process, does ``action`` on a batch holding the marker."""
 
@@ -135,14 +238,29 @@ def assert_reaped(pid):
         os.waitpid(pid, os.WNOHANG)
 
 
-def test_a_helper_that_raises_is_reported_with_its_traceback_and_stopped():
+def test_a_helper_that_raises_raises_its_exception_here_with_its_traceback_as_the_cause():
+    """As one process would raise it (``except ValueError`` works either way), and stopped."""
     def fail():
         raise ValueError("the helper's share is bad")
 
-    with pytest.raises(TrainingProcessError, match="helper process 1") as caught:
+    with pytest.raises(ValueError, match="the helper's share is bad") as caught:
         fit_with_tripwire(fail)
-    assert "ValueError: the helper's share is bad" in str(caught.value)
-    assert "Traceback" in str(caught.value)
+    cause = caught.value.__cause__
+    assert isinstance(cause, TrainingProcessError) and "helper process 1" in str(cause)
+    assert "Traceback" in str(cause) and "ValueError: the helper's share is bad" in str(cause)
+    assert_reaped(helper_pid(cause))
+
+
+def test_an_exception_that_does_not_pickle_still_comes_back_as_its_traceback():
+    class Unpicklable(Exception):
+        def __reduce__(self):
+            raise TypeError("no")
+
+    def fail():
+        raise Unpicklable("odd")
+
+    with pytest.raises(TrainingProcessError, match=r"(?s)helper process 1 .*raised:\n.*Unpicklable: odd") as caught:
+        fit_with_tripwire(fail)
     assert_reaped(helper_pid(caught.value))
 
 
@@ -223,7 +341,7 @@ def test_processes_must_be_a_positive_integer(bad):
 
 def test_without_fork_fit_warns_and_trains_on_one_process(monkeypatch):
     monkeypatch.setattr(importlib.import_module("tmt_nn.training.fit"), "can_fork", lambda: False)
-    with pytest.warns(RuntimeWarning, match=r"processes=2 needs fork\(\) \(Linux\); training on one process"):
+    with pytest.warns(RuntimeWarning, match=r"processes=2 needs fork\(\) on x86 Linux; training on one process"):
         model, history = train(2)
     assert history.epochs[-1]["loss"] < history.epochs[0]["loss"]
 

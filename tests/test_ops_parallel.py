@@ -16,7 +16,7 @@ def three_threads(monkeypatch):
     monkeypatch.setenv("TMT_NUM_THREADS", "3")
     monkeypatch.setattr(_parallel, "_MIN_ELEMENTS", 0)
     monkeypatch.setattr(_parallel, "_MIN_MATMUL", 0)
-    monkeypatch.setattr(_parallel, "single_threaded", lambda: True)
+    monkeypatch.setattr(_parallel, "set_blas_threads", lambda count: 2)
     monkeypatch.setattr(_parallel, "_WORKERS", _parallel._Workers())
     yield
     if _parallel._WORKERS.pool is not None:
@@ -39,7 +39,7 @@ def test_a_split_matmul_equals_the_plain_one(three_threads, m, k, n, split):
 
 @pytest.mark.parametrize("taken_over", [True, False], ids=["tmt's threads", "BLAS's threads"])
 def test_matmuls_side_by_side_equal_the_plain_products(three_threads, monkeypatch, taken_over):
-    monkeypatch.setattr(_parallel, "single_threaded", lambda: taken_over)  # False: BLAS not settable
+    monkeypatch.setattr(_parallel, "set_blas_threads", lambda count: 2 if taken_over else None)  # None: not settable
     rng = np.random.default_rng(1)
     x, g, w = rng.standard_normal((6, 40)), rng.standard_normal((6, 9)), rng.standard_normal((40, 9))
     dx, dw = _parallel.matmuls((g, w.T), (x.T, g))  # a layer's two products
@@ -66,7 +66,7 @@ def test_elementwise_writes_every_row_of_out(three_threads):
 def test_one_thread_leaves_blas_alone(monkeypatch):
     monkeypatch.setenv("TMT_NUM_THREADS", "1")
     told = []
-    monkeypatch.setattr(_parallel, "single_threaded", lambda: told.append(1) or True)
+    monkeypatch.setattr(_parallel, "set_blas_threads", lambda count: told.append(count) or 2)
     monkeypatch.setattr(_parallel, "_WORKERS", _parallel._Workers())
     a = np.ones((300, 300))
     np.testing.assert_array_equal(_parallel.matmul(a, a), a @ a)
@@ -77,7 +77,7 @@ def test_one_thread_leaves_blas_alone(monkeypatch):
 def test_blas_is_set_to_one_thread_once_at_the_first_split_pass_or_matmul(monkeypatch, first):
     monkeypatch.setenv("TMT_NUM_THREADS", "2")
     told = []
-    monkeypatch.setattr(_parallel, "single_threaded", lambda: told.append(1) or True)
+    monkeypatch.setattr(_parallel, "set_blas_threads", lambda count: told.append(count) or 2)
     monkeypatch.setattr(_parallel, "_WORKERS", _parallel._Workers())
     _parallel.over_batch(4, 10, lambda start, stop: None)  # small: stays on this thread
     assert told == [] and not _parallel._WORKERS.splits_matmuls
@@ -93,16 +93,37 @@ def test_blas_is_set_to_one_thread_once_at_the_first_split_pass_or_matmul(monkey
 def test_without_openblas_matmuls_are_not_split(monkeypatch):
     monkeypatch.setenv("TMT_NUM_THREADS", "2")
     monkeypatch.setattr(_blas, "_openblas_paths", lambda: [])
-    monkeypatch.setattr(_parallel, "single_threaded", _blas.single_threaded)
+    monkeypatch.setattr(_parallel, "set_blas_threads", _blas.set_threads)
     monkeypatch.setattr(_parallel, "_WORKERS", _parallel._Workers())
     _parallel.over_batch(4, _parallel._MIN_ELEMENTS, lambda start, stop: None)
     assert not _parallel._WORKERS.splits_matmuls
 
 
-def test_numpys_openblas_is_found_and_set_to_one_thread():
+def test_numpys_openblas_is_found_set_and_read_back():
     if not _blas._openblas_paths():
         pytest.skip("NumPy here is not linked against OpenBLAS (nothing for tmt to set)")
-    assert _blas.single_threaded()
+    before = _blas.set_threads(1)
+    assert before is not None and before >= 1
+    assert _blas.set_threads(before) == 1  # what the first call set
+    assert _blas.set_threads(before) == before
+
+
+def test_blas_gets_its_threads_back_when_set_num_threads_ends_with_tmt_threads_off(monkeypatch):
+    """TMT_NUM_THREADS=1 leaves BLAS alone; set_num_threads (fit's processes) takes it to one
+    thread for a while; afterwards it has its threads back."""
+    monkeypatch.setenv("TMT_NUM_THREADS", "1")
+    told = []
+    monkeypatch.setattr(_parallel, "set_blas_threads", lambda count: told.append(count) or 4)
+    monkeypatch.setattr(_parallel, "_WORKERS", _parallel._Workers())
+    a = np.ones((3, 3), dtype=np.float32)
+    _parallel.matmul(a, a)
+    assert told == []
+    monkeypatch.setattr(_parallel._told, "requested", 1)
+    _parallel.matmul(a, a)
+    assert told == [1]
+    monkeypatch.setattr(_parallel._told, "requested", 0)
+    _parallel.matmul(a, a)
+    assert told == [1, 4]  # the 4 threads it had
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")

@@ -1,4 +1,4 @@
-"""Ask NumPy's OpenBLAS to run on one thread (Linux; private to ``_parallel``).
+"""Tell NumPy's OpenBLAS how many threads to run on (Linux; private to ``_parallel``).
 
 After every multi-threaded matmul, OpenBLAS keeps its worker threads spinning for a while
 (about 2**28 cycles, a tenth of a second) in case more work comes. tmt's own threads, which
@@ -10,8 +10,8 @@ as PyTorch does with its intra-op thread pool.
 
 OpenBLAS has no Python API: the library NumPy loaded is found in ``/proc/self/maps`` and its
 ``set_num_threads`` called through ctypes, under whichever of the names below the build
-exports. Anything else (MKL, Accelerate, another OS) is left alone and :func:`single_threaded`
-returns False, so callers keep BLAS's own threading.
+exports. Anything else (MKL, Accelerate, another OS) is left alone and :func:`set_threads`
+returns None, so callers keep BLAS's own threading.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import ctypes
 
 import numpy as np  # noqa: F401  (NumPy loads its BLAS on import: it must be mapped first)
 
-_SETTERS = (
-    "scipy_openblas_set_num_threads64_",  # NumPy >= 2.0 wheels (scipy-openblas, ILP64)
-    "scipy_openblas_set_num_threads",
-    "openblas_set_num_threads64_",
-    "openblas_set_num_threads",  # Debian's libopenblas, older wheels
+_PREFIXES = (
+    "scipy_openblas_{}_num_threads64_",  # NumPy >= 2.0 wheels (scipy-openblas, ILP64)
+    "scipy_openblas_{}_num_threads",
+    "openblas_{}_num_threads64_",
+    "openblas_{}_num_threads",  # Debian's libopenblas, older wheels
 )
 
 
@@ -38,16 +38,19 @@ def _openblas_paths() -> list[str]:
     return sorted(paths, key=lambda path: ("numpy" not in path, path))
 
 
-def single_threaded() -> bool:
-    """Set NumPy's OpenBLAS to one thread; True when it was found and told."""
+def set_threads(count: int) -> int | None:
+    """Set NumPy's OpenBLAS to ``count`` threads; returns how many it had (0 if it cannot
+    say), or None when no OpenBLAS was found to tell."""
     for path in _openblas_paths():
         try:
             library = ctypes.CDLL(path)
         except OSError:
             continue
-        for name in _SETTERS:
-            setter = getattr(library, name, None)
+        for name in _PREFIXES:
+            setter = getattr(library, name.format("set"), None)
             if setter is not None:
-                setter(1)
-                return True
-    return False
+                getter = getattr(library, name.format("get"), None)
+                before = int(getter()) if getter is not None else 0
+                setter(count)
+                return before
+    return None

@@ -40,7 +40,7 @@ import numpy as np
 
 from tmt_core import threads as _told
 
-from ._blas import single_threaded
+from ._blas import set_threads as set_blas_threads
 
 _MIN_ELEMENTS = 1 << 17  # below ~128k elements a pass takes < 0.1 ms: not worth a hand-off
 _MIN_MATMUL = 1 << 24  # multiply-adds; below ~16M, splitting costs more than it saves (each
@@ -58,6 +58,7 @@ class _Workers:
         self.started = False
         self.splits_matmuls = False
         self._asked_blas = False
+        self._blas_before: int | None = None
         self._starting = threading.Lock()
 
     def get(self) -> tuple[ThreadPoolExecutor | None, int]:
@@ -71,9 +72,9 @@ class _Workers:
         return self.pool, self.count
 
     def _start(self, count: int) -> None:
-        """A pool of ``count - 1`` threads (the caller is the first), replacing any other."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=False)  # its threads finish what they hold, then exit
+        """A pool of ``count - 1`` threads (the caller is the first), replacing any other. The
+        old one is not shut down: a thread may be handing it work right now; its threads exit
+        once nobody holds it."""
         self.count = count
         self.pool = ThreadPoolExecutor(count - 1, "tmt-ops") if count > 1 else None
         self.started = True
@@ -82,7 +83,16 @@ class _Workers:
         """Once: BLAS to one thread, and the big matmuls to this pool."""
         if not self._asked_blas:
             self._asked_blas = True
-            self.splits_matmuls = single_threaded()
+            self._blas_before = set_blas_threads(1)
+            self.splits_matmuls = self._blas_before is not None
+
+    def give_back_to_blas(self) -> None:
+        """BLAS gets back the threads it had, now that tmt runs none of its own (after
+        ``set_num_threads`` ended with ``TMT_NUM_THREADS=1``, e.g. fit's processes)."""
+        if self._asked_blas:
+            self._asked_blas, self.splits_matmuls = False, False
+            if self._blas_before:
+                set_blas_threads(self._blas_before)
 
     def forget_pool(self) -> None:
         """In a child of fork: the parent's threads are gone; BLAS keeps the parent's setting."""
@@ -129,9 +139,12 @@ def _worth_splitting(a: np.ndarray, b: np.ndarray, minimum: int = _MIN_MATMUL) -
 
 def _claim_blas() -> None:
     """At the first product through this module, BLAS to one thread when tmt has threads of
-    its own or ``set_num_threads`` was called (the module docstring says why)."""
+    its own or ``set_num_threads`` is in force (the module docstring says why); its threads
+    back when neither holds any more."""
     if _WORKERS.get()[1] > 1 or _told.requested:
         _WORKERS.take_over_from_blas()
+    elif _WORKERS._asked_blas:
+        _WORKERS.give_back_to_blas()
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:

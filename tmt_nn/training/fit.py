@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import math
+import os
 import time
 import warnings
 from typing import Any, Callable, ContextManager, Iterable, Mapping
@@ -69,8 +70,9 @@ def fit(
     - ``train_data`` / ``validation_data``: ``(X, y)`` arrays; y holds int labels or one-hot
       rows. Batches are cut here (the last one may be smaller); ``shuffle`` draws a new order
       each epoch from ``seed`` (``None``: from NumPy's global state), or, given a function,
-      takes ``shuffle(epoch)`` as the epoch's order of the rows (a permutation of them, e.g.
-      another framework's order, as bench/train.py replays PyTorch's).
+      takes ``shuffle(epoch)`` as the epoch's order of the rows: one row index per example,
+      normally a permutation (e.g. another framework's order, as bench/train.py replays
+      PyTorch's).
     - ``reporters``: names (``"progress"``, ``"history"``, ``"csv"``, plugins' names) or
       :class:`Reporter` instances; ``reporter_options={"csv": {"path": "run.csv"}}``.
     - ``on_nan``: ``"stop"`` raises :class:`NonFiniteLossError` naming the epoch and step, the
@@ -82,7 +84,7 @@ def fit(
       ``lr`` it trained with.
     - ``processes``: train on that many processes, each running the forward and backward pass
       of its share of every batch, their gradients summed (data parallelism, as PyTorch's
-      DistributedDataParallel; Linux only, elsewhere one process with a warning). With 2 on 2
+      DistributedDataParallel; x86 Linux, elsewhere one process with a warning). With 2 on 2
       cores an epoch took 10-25% less time than on tmt's threads (bench/RESULTS.md). The loss
       must be a mean over the examples, as tmt's are; :mod:`tmt_nn.training.processes` says how
       it works and what else it asks of the model.
@@ -102,6 +104,7 @@ def fit(
     loss_fn, loss_name = resolve_loss(loss)
     optimizer = _resolve_optimizer(optimizer, model, optimizer_options)
     _check_scheduler(scheduler, optimizer)
+    _check_team_optimizer(processes, model, optimizer)
     recorder = HistoryReporter()
     group = ReporterGroup([recorder, *make_reporters(reporters, reporter_options)])
     steps = step_count(len(inputs), batch_size)
@@ -270,12 +273,34 @@ def _process_count(processes: Any) -> int:
         raise ValueError(f"fit: processes must be an integer >= 1, got {processes!r}")
     if processes > 1 and not can_fork():
         warnings.warn(
-            f"fit: processes={processes} needs fork() (Linux); training on one process",
+            f"fit: processes={processes} needs fork() on x86 Linux; training on one process",
             RuntimeWarning,
             stacklevel=3,
         )
         return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if processes > cores:
+        warnings.warn(
+            f"fit: processes={processes} on {cores} core(s): the processes will take turns, "
+            f"which is slower than {cores}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     return int(processes)
+
+
+def _check_team_optimizer(processes: int, model: Module, optimizer: Any) -> None:
+    """The processes share and sum the model's parameters: an optimizer that also updates
+    others (one it lists in ``params``) would get only the main process's share of their
+    gradient."""
+    own = {id(p) for p in model.parameters()}
+    strangers = [p for p in getattr(optimizer, "params", ()) if id(p) not in own]
+    if processes > 1 and strangers:
+        raise ValueError(
+            f"fit(processes={processes}): the optimizer updates {len(strangers)} parameter(s) "
+            f"that are not the model's (the first of shape {strangers[0].shape}); the processes "
+            f"share and sum the model's parameters only, so train those on one process"
+        )
 
 
 def _team(processes: int, *args: Any) -> ContextManager[ProcessTeam | None]:

@@ -32,9 +32,13 @@ keep no state but their parameters (a layer updating running statistics in its f
 update the main process's copy from its share only). Each helper re-seeds the random
 generators it inherited (Dropout's), so the shares do not draw the same masks.
 
-While training, each helper spins on the shared memory waiting for the next step, using its
-core fully, as PyTorch's OpenMP threads do between ops; after ``_SPIN_SECONDS`` without work
-(validation, a slow reporter) it sleeps in 0.2 ms polls instead. Every process runs tmt's ops
+While training, each helper spins on the shared memory waiting for the next step, as
+PyTorch's OpenMP threads do between ops, and so does the main process waiting for the
+helpers; after ~50 µs a spinner yields its core at every check (``os.sched_yield``), so that
+another process that wants it gets it, and after ``_SPIN_SECONDS`` without work (validation,
+a slow reporter) a helper sleeps in 0.2 ms polls instead. With more processes than free cores
+the processes take turns and training is slower than on one: fit warns when ``processes``
+exceeds the cores. Every process runs tmt's ops
 on one thread (:func:`tmt_core.set_num_threads`). Helpers ignore Ctrl-C: the main process
 handles it and stops them, as it does when training ends for any reason. A helper that raises
 sends its traceback back, and one that dies is noticed: either way fit raises
@@ -45,6 +49,8 @@ from __future__ import annotations
 
 import mmap
 import os
+import pickle
+import platform
 import signal
 import sys
 import time
@@ -69,12 +75,17 @@ _ERROR_BYTES = 16 << 10
 _SPIN_SECONDS = 0.01
 _POLL_SECONDS = 2e-4
 _CHECK_EVERY = 1 << 14  # spins between checks that the other side is still alive
+_SPINS_BEFORE_YIELDING = 512  # ~50 µs; waiting longer, offer the core to whoever else wants it
 _STOP_TIMEOUT = 10.0
+_X86 = ("x86_64", "i386", "i486", "i586", "i686", "AMD64")
 
 
 def can_fork() -> bool:
-    """Helpers are forked: Linux (macOS's system libraries are not fork-safe, Windows has no fork)."""
-    return hasattr(os, "fork") and sys.platform.startswith("linux")
+    """Helpers are forked, on Linux (macOS's system libraries are not fork-safe, Windows has no
+    fork), and on x86, whose stores reach the other cores in program order: the hand-offs
+    write their data, then the word that says it is there, with no memory barrier (NumPy
+    issues none); on ARM the other side could see the word first."""
+    return hasattr(os, "fork") and sys.platform.startswith("linux") and platform.machine() in _X86
 
 
 def _aligned(offset: int) -> int:
@@ -108,8 +119,8 @@ class _Layout:
                 offset = _aligned(offset + p.data.nbytes)
             self.flags.append(offset)
             offset = _aligned(offset + len(parameters))
-            self.errors.append(offset)
-            offset += _ERROR_BYTES
+            self.errors.append(offset)  # the traceback, then the pickled exception
+            offset += 2 * _ERROR_BYTES
         self.size = offset
 
 
@@ -138,12 +149,16 @@ class ProcessTeam:
         self.want_accuracy = want_accuracy
         named = model.named_parameters()  # each parameter once, even where layers share one
         self.names, self.parameters = [name for name, _ in named], [p for _, p in named]
-        self.main_rows = batch_size - batch_size // processes * (processes - 1)  # see _share
+        batch_size = min(batch_size, len(inputs))
+        # The main process's share of a batch of n is n // size + n % size (see _share): at
+        # most this many rows for any batch up to batch_size.
+        self.main_rows = min(batch_size, batch_size // processes + processes - 1)
         self.layout = _Layout(self.parameters, inputs, targets, self.main_rows, processes - 1)
         self.memory = mmap.mmap(-1, self.layout.size)  # anonymous and shared: forks see it
         # Slot words 0-7 are integers, 8-15 floats. The main process's: sequence, command, lo,
-        # hi, shuffled. A helper's: the sequence it answered, status, -, hits, and for helper 1
-        # the sequence, lo and hi of the main process's share it gathered ahead; then its loss.
+        # hi, shuffled. A helper's: the sequence it answered, status (1: failed), -, hits, and
+        # for helper 1 the sequence, lo and hi of the main process's share it gathered ahead;
+        # then its loss summed over its share (the mean times its rows).
         self.control = np.ndarray((processes, _SLOT), np.int64, buffer=self.memory)
         self.losses = np.ndarray((processes, _SLOT), np.float64, buffer=self.memory)[:, 8:]
         self.order = np.ndarray((len(inputs),), np.int64, buffer=self.memory, offset=self.layout.order)
@@ -171,12 +186,14 @@ class ProcessTeam:
     # ------------------------------------------------------------------ the run
     def __enter__(self) -> ProcessTeam:
         self.threads_before = core_threads.requested
-        set_num_threads(1)  # one core per process: the other cores run the helpers
-        for p, shared in zip(self.parameters, self.shared):
-            np.copyto(shared, p.data)
-            self.own.append(p.data)
-            p.data = shared
         try:
+            set_num_threads(1)  # one core per process: the other cores run the helpers
+            for p, shared in zip(self.parameters, self.shared):
+                np.copyto(shared, p.data)
+                self.own.append(p.data)
+                p.data = shared
+            for stream in (sys.stdout, sys.stderr):  # or the helpers would print it again
+                stream.flush()
             for rank in range(1, self.size):
                 pid = os.fork()
                 if pid == 0:
@@ -188,12 +205,15 @@ class ProcessTeam:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._stop_helpers()
-        for p, own, shared in zip(self.parameters, self.own, self.shared):
-            np.copyto(own, p.data if p.data.shape == own.shape else shared)  # the latest values
-            p.data = own
+        """Parameters get their own arrays back first (a second Ctrl-C while the helpers stop
+        must not leave them in the shared memory), then the helpers stop."""
+        for p, own in zip(self.parameters, self.own):
+            if p.data.shape == own.shape:  # else the optimizer gave it a new shape: keep that
+                np.copyto(own, p.data)
+                p.data = own
         self.own = []
         core_threads.requested = self.threads_before
+        self._stop_helpers()
 
     def set_order(self, order: np.ndarray | None) -> None:
         """The epoch's order of the rows (None: as they are). Only between steps."""
@@ -241,7 +261,7 @@ class ProcessTeam:
         for p in self.parameters:
             p.grad = None
         if len(x) == 0:
-            return 0.0, 0
+            return 0.0, 0 if self.want_accuracy else None
         outputs = self.model(Tensor(x))
         loss = self.loss_fn(outputs, Tensor(y))
         loss.backward(len(x) / batch)  # d(batch mean)/d(share mean) = share / batch
@@ -278,26 +298,41 @@ class ProcessTeam:
         answer, pid, spins = self.control[rank], self.helpers[rank - 1], 0
         while answer[0] != self.sequence:
             spins += 1
+            if spins > _SPINS_BEFORE_YIELDING:
+                os.sched_yield()  # another process may need this core (the helper, maybe)
             if spins % _CHECK_EVERY == 0:
                 self._check_alive(rank, pid)
         if answer[1] != 0:
-            raise TrainingProcessError(
-                f"fit(processes={self.size}): helper process {rank} (pid {pid}) raised:\n"
-                + self._error_text(rank)
+            text, error = self._failure(rank)
+            context = TrainingProcessError(
+                f"fit(processes={self.size}): helper process {rank} (pid {pid}) raised:\n{text}"
             )
+            if error is None:
+                raise context
+            raise error from context  # the helper's exception, as one process would raise it
 
     def _check_alive(self, rank: int, pid: int) -> None:
-        done, status = os.waitpid(pid, os.WNOHANG)
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # reaped already (SIGCHLD ignored): gone, its status unknown
+            done, status = pid, None
         if done:
             self.helpers[rank - 1] = -1  # reaped: nothing left to stop
             raise TrainingProcessError(
                 f"fit(processes={self.size}): helper process {rank} (pid {pid}) died "
-                f"({_describe(status)}) during a training step"
+                f"({_describe(status)}) while training"
             )
 
-    def _error_text(self, rank: int) -> str:
-        raw = self.memory[self.layout.errors[rank - 1] : self.layout.errors[rank - 1] + _ERROR_BYTES]
-        return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+    def _failure(self, rank: int) -> tuple[str, BaseException | None]:
+        """What a helper left by :meth:`_record_failure`: its traceback and its exception."""
+        at = self.layout.errors[rank - 1]
+        text = self.memory[at : at + _ERROR_BYTES].split(b"\0", 1)[0].decode("utf-8", "replace")
+        size = int.from_bytes(self.memory[at + _ERROR_BYTES : at + _ERROR_BYTES + 8], "little")
+        try:
+            error = pickle.loads(self.memory[at + _ERROR_BYTES + 8 : at + _ERROR_BYTES + 8 + size]) if size else None
+        except Exception:
+            error = None
+        return text, error
 
     def _add_gradients(self, rank: int) -> None:
         gradients, flags = self.gradients[rank - 1]
@@ -312,62 +347,97 @@ class ProcessTeam:
                 p.grad = p.grad + theirs
 
     def _stop_helpers(self) -> None:
+        """Tell the helpers to stop and reap them; kill any that has not within
+        ``_STOP_TIMEOUT`` seconds, or at once when interrupted meanwhile."""
         if not any(pid > 0 for pid in self.helpers):
             return
         self.sequence += 1
         self.control[0, 1] = _STOP
         self.control[0, 0] = self.sequence
         deadline = time.monotonic() + _STOP_TIMEOUT
-        for i, pid in enumerate(self.helpers):
-            if pid <= 0:
-                continue
-            while os.waitpid(pid, os.WNOHANG)[0] == 0:
-                if time.monotonic() > deadline:
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-                    break
-                time.sleep(_POLL_SECONDS)
-            self.helpers[i] = -1
+        try:
+            for i, pid in enumerate(self.helpers):
+                while pid > 0 and not _reaped(pid):
+                    if time.monotonic() > deadline:
+                        _kill(pid)
+                        break
+                    time.sleep(_POLL_SECONDS)
+                self.helpers[i] = -1
+        finally:  # interrupted (a second Ctrl-C): leave nothing running
+            for i, pid in enumerate(self.helpers):
+                if pid > 0:
+                    _kill(pid)
+                    self.helpers[i] = -1
 
     # ------------------------------------------------------------------ a helper
     def _serve(self, rank: int) -> None:
-        """A helper's whole life: answer steps until told to stop; never returns."""
+        """A helper's whole life: answer steps until told to stop; never returns. Once
+        something raised here, every step is answered with that failure (the main process
+        raises it and stops the helpers)."""
         status = 0
         try:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-            _independent_randomness(self.model, rank)
-            parent, seen = os.getppid(), self.sequence
-            answer, errors = self.control[rank], self.layout.errors[rank - 1]
+            parent, seen, answer = os.getppid(), self.sequence, self.control[rank]
+            failed = False
+            try:
+                _independent_randomness(self.model, rank)
+            except BaseException as error:
+                failed = self._record_failure(rank, error)
             ahead: tuple[Any, ...] = ()  # the next step's share, gathered while the main process steps
             while True:
                 seen = self._next_command(seen, parent)
-                command = self.control[0]
-                if command[1] == _STOP:
+                if self.control[0, 1] == _STOP:
                     break
-                try:
-                    lo, hi, shuffled = int(command[2]), int(command[3]), bool(command[4])
-                    x, y = ahead[1:] if ahead and ahead[0] == (lo, hi, shuffled) else self._rows(rank, lo, hi, shuffled)
-                    loss, hits = self._run_share(hi - lo, x, y)
-                    self._write_gradients(rank)
-                    self.losses[rank, 0] = loss * len(x)
-                    answer[3] = -1 if hits is None else hits
-                except BaseException:
-                    text = traceback.format_exc().encode("utf-8", "replace")[: _ERROR_BYTES - 1]
-                    self.memory[errors : errors + len(text) + 1] = text + b"\0"
-                    answer[1] = 1
-                    answer[0] = seen
-                    continue
-                answer[0] = seen  # last: the main process reads the rest after seeing it
-                ahead = ()
-                if hi < len(self.inputs):  # the epoch goes on (its order stays) with a batch like this one
-                    following = (hi, min(hi + hi - lo, len(self.inputs)), shuffled)
-                    ahead = (following, *self._rows(rank, *following))
-                    if rank == 1 and shuffled:
-                        self._gather_for_main(seen + 1, *following[:2])
+                if not failed:
+                    try:
+                        ahead = self._answer(rank, seen, ahead)
+                        continue
+                    except BaseException as error:
+                        failed = self._record_failure(rank, error)
+                answer[1] = 1
+                answer[0] = seen
         except BaseException:
             status = 1
         finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except BaseException:
+                    pass
             os._exit(status)  # never run the parent's cleanup (atexit, test runners) here
+
+    def _answer(self, rank: int, seen: int, ahead: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Run this helper's share of step ``seen``, answer it, then gather the next share
+        (and helper 1 the main process's) while the main process runs the optimizer."""
+        command, answer = self.control[0], self.control[rank]
+        lo, hi, shuffled = int(command[2]), int(command[3]), bool(command[4])
+        x, y = ahead[1:] if ahead and ahead[0] == (lo, hi, shuffled) else self._rows(rank, lo, hi, shuffled)
+        loss, hits = self._run_share(hi - lo, x, y)
+        self._write_gradients(rank)
+        self.losses[rank, 0] = loss * len(x)
+        answer[3] = -1 if hits is None else hits
+        answer[0] = seen  # last: the main process reads the rest after seeing it
+        if hi == len(self.inputs):  # the epoch ends: the next order is not known yet
+            return ()
+        following = (hi, min(hi + hi - lo, len(self.inputs)), shuffled)
+        if rank == 1 and shuffled:
+            self._gather_for_main(seen + 1, *following[:2])
+        return (following, *self._rows(rank, *following))
+
+    def _record_failure(self, rank: int, error: BaseException) -> bool:
+        """Leave the traceback (its end, if long) and the pickled exception for the main process."""
+        text = traceback.format_exc().encode("utf-8", "replace")[-(_ERROR_BYTES - 1) :]
+        try:
+            pickled = pickle.dumps(error)
+        except Exception:  # an exception that does not pickle: the traceback says it all
+            pickled = b""
+        if len(pickled) > _ERROR_BYTES - 8:
+            pickled = b""
+        at = self.layout.errors[rank - 1]
+        self.memory[at : at + len(text) + 1] = text + b"\0"
+        at += _ERROR_BYTES
+        self.memory[at : at + 8 + len(pickled)] = len(pickled).to_bytes(8, "little") + pickled
+        return True
 
     def _gather_for_main(self, sequence: int, lo: int, hi: int) -> None:
         """Gather the main process's share of step ``sequence`` (rows lo:hi) for it, then mark
@@ -383,6 +453,8 @@ class ProcessTeam:
         command, spins, idle_since = self.control[0], 0, time.monotonic()
         while command[0] == seen:
             spins += 1
+            if spins > _SPINS_BEFORE_YIELDING:
+                os.sched_yield()  # another process may need this core
             if spins < _CHECK_EVERY:
                 continue
             spins = 0
@@ -411,7 +483,24 @@ def _independent_randomness(model: Module, rank: int) -> None:
     np.random.seed([int(np.random.randint(2**31)), rank])
 
 
-def _describe(status: int) -> str:
+def _reaped(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] != 0
+    except ChildProcessError:  # reaped by someone else (SIGCHLD ignored)
+        return True
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+def _describe(status: int | None) -> str:
+    if status is None:
+        return "its exit status already collected elsewhere"
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         return f"killed by signal {number} ({signal.Signals(number).name})"
