@@ -11,7 +11,7 @@ from __future__ import annotations
 from tmt_core import plugins
 
 from . import functional, hookspecs, init
-from .errors import LayerInputError, NonFiniteLossError, ReporterWarning, StateDictError
+from .errors import LayerInputError, NonFiniteLossError, ReporterWarning, StateDictError, TrainingProcessError
 from .functional import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -65,6 +65,7 @@ __all__ = [
     "LayerInputError",
     "StateDictError",
     "NonFiniteLossError",
+    "TrainingProcessError",
     "ReporterWarning",
 ]
 
