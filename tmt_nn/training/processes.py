@@ -24,7 +24,8 @@ How a run goes:
   its share and its backward is seeded with share/batch, so the gradients add up to the
   gradient of the batch's mean loss. The helpers write theirs into shared buffers and the main
   process adds them to its ``.grad``. fit then goes on as with one process: NaN check,
-  optimizer step, reporters.
+  optimizer step, reporters. Meanwhile each helper gathers its rows of the next batch, and
+  helper 1 the main process's too (into shared memory), so that the next step starts at once.
 
 What that asks of the model and the loss: the loss is a mean over the examples (all of
 tmt's are; a summed loss would have its gradient scaled by share/batch), and the layers
@@ -37,12 +38,16 @@ PyTorch's OpenMP threads do between ops, and so does the main process waiting fo
 helpers; after ~50 µs a spinner yields its core at every check (``os.sched_yield``), so that
 another process that wants it gets it, and after ``_SPIN_SECONDS`` without work (validation,
 a slow reporter) a helper sleeps in 0.2 ms polls instead. With more processes than free cores
-the processes take turns and training is slower than on one: fit warns when ``processes``
-exceeds the cores. Every process runs tmt's ops
-on one thread (:func:`tmt_core.set_num_threads`). Helpers ignore Ctrl-C: the main process
-handles it and stops them, as it does when training ends for any reason. A helper that raises
-sends its traceback back, and one that dies is noticed: either way fit raises
-:class:`TrainingProcessError` naming the process. A helper whose main process died exits.
+the processes take turns and training is slower than on one process: fit warns when
+``processes`` exceeds the cores (it cannot see other programs' load). Every process runs
+tmt's ops on one thread (:func:`tmt_core.set_num_threads`).
+
+Helpers ignore Ctrl-C: the main process handles it and stops them, as it does when training
+ends for any reason. An exception in a helper is raised again in the main process, as one
+process would have raised it, with a :class:`TrainingProcessError` carrying the helper's
+traceback as its cause (the error itself when the exception does not pickle); a helper that
+dies is noticed and named in a :class:`TrainingProcessError`. A helper whose main process
+died exits.
 """
 
 from __future__ import annotations
@@ -94,11 +99,12 @@ def _aligned(offset: int) -> int:
 
 class _Layout:
     """Where everything sits in the shared mapping: the control slots (the main process's
-    command, each helper's answer), the epoch's order, and per helper its gradients, which
-    parameters got one, and room for a traceback."""
+    command, each helper's answer), the epoch's order, two buffers for the main process's
+    rows gathered ahead, the parameters, and per helper its gradients, which parameters got
+    one, and room for a failure (traceback and pickled exception)."""
 
     def __init__(self, parameters: list[Any], inputs: np.ndarray, targets: np.ndarray, rows: int, helpers: int) -> None:
-        self.parameters: list[int] = []
+        self.parameters: list[int] = []  # offsets, as every list here
         offset = _aligned((helpers + 1) * _SLOT * 8)
         self.order = offset
         offset = _aligned(offset + len(inputs) * 8)
@@ -125,7 +131,7 @@ class _Layout:
 
 
 class ProcessTeam:
-    """``with ProcessTeam(n, model, loss_fn, inputs, targets, want_accuracy) as team: ...``
+    """``with ProcessTeam(n, model, loss_fn, inputs, targets, batch_size, want_accuracy) as team:``
 
     The main process is rank 0; helpers are ranks 1..n-1. Each ``step(lo, hi)`` trains on
     rows ``lo:hi`` of the epoch's order (``set_order`` gives it) and returns
