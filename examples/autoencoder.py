@@ -3,7 +3,7 @@ trained to reproduce its input with the mean squared error.
 
     python examples/autoencoder.py --dataset fashion-mnist --epochs 10 --png reconstructions.png
 
-With matplotlib (``pip install "tiny-micro-torch[plots]"``) it writes a PNG: a row of test
+With matplotlib (``pip install matplotlib``, or ``pip install -e ".[plots]"`` in a clone of tmt) it writes a PNG: a row of test
 images and, below, their reconstructions.
 """
 
@@ -25,7 +25,7 @@ def save_grid(path: str, images, reconstructions) -> None:
     try:
         from matplotlib.figure import Figure  # the object API: no window, no global state
     except ImportError:
-        print(f'matplotlib is not installed, so no {path}: pip install "tiny-micro-torch[plots]"')
+        print(f'matplotlib is not installed, so no {path}: pip install matplotlib (in a clone of tmt: pip install -e ".[plots]")')
         return
     figure = Figure(figsize=(len(images), 2.2))
     axes = figure.subplots(2, len(images))

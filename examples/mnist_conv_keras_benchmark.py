@@ -1,7 +1,7 @@
 """The same CNN trained in tmt and in Keras: same data, batch size, optimizer and epochs;
 seconds per epoch and test accuracy side by side.
 
-    pip install "tiny-micro-torch[keras]"        # TensorFlow; without it only tmt runs
+    pip install -e ".[keras]"        # in the clone: TensorFlow; without it only tmt runs
     python examples/mnist_conv_keras_benchmark.py --dataset fashion-mnist --epochs 10
 
 Seconds per epoch are the median over the epochs, training only (the test set is scored
@@ -22,7 +22,7 @@ from tmt_nn import Conv2D, Flatten, Linear, MaxPool2D, Network, cross_entropy, e
 from tmt_optim import Adam
 
 LOADERS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
-KERAS_HINT = 'TensorFlow is not installed, so Keras is skipped: pip install "tiny-micro-torch[keras]"'
+KERAS_HINT = 'TensorFlow is not installed, so Keras is skipped: pip install tensorflow (in a clone of tmt: pip install -e ".[keras]")'
 
 
 def train_tmt(data, args) -> tuple[float, float]:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip(
-    "torch", reason="PyTorch parity tests need torch (pip install 'tiny-micro-torch[torch]', torch==2.13.0)"
+    "torch", reason="PyTorch parity tests need torch (pip install torch==2.13.0)"
 )
 
 import tmt_core as tc  # noqa: E402

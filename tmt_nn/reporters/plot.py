@@ -1,6 +1,6 @@
 """The ``plot`` reporter: training curves (loss and accuracy per epoch) written to a PNG.
 
-matplotlib is an optional extra (``pip install "tiny-micro-torch[plots]"``). It is imported
+matplotlib is an optional extra (``pip install matplotlib``, or ``pip install -e ".[plots]"`` in a clone of tmt). It is imported
 when a run starts, not when tmt is imported; without it the reporter says so in one line and
 stays off, and the run goes on. The figure is drawn through matplotlib's object API (no
 ``pyplot``), so it never opens a window nor changes the backend of the caller's session.
@@ -18,7 +18,7 @@ from .base import Reporter
 
 __all__ = ["PlotReporter"]
 
-INSTALL_HINT = 'pip install "tiny-micro-torch[plots]"'
+INSTALL_HINT = 'pip install matplotlib (in a clone of tmt: pip install -e ".[plots]")'
 
 # (panel title, [(metric, line label)]) : one panel per quantity, train and validation together.
 PANELS = (
