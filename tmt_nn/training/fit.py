@@ -293,9 +293,11 @@ def _check_team_optimizer(processes: int, model: Module, optimizer: Any) -> None
     """The processes share and sum the model's parameters: an optimizer that also updates
     others (one it lists in ``params``) would get only the main process's share of their
     gradient."""
+    if processes == 1:
+        return
     own = {id(p) for p in model.parameters()}
     strangers = [p for p in getattr(optimizer, "params", ()) if id(p) not in own]
-    if processes > 1 and strangers:
+    if strangers:
         raise ValueError(
             f"fit(processes={processes}): the optimizer updates {len(strangers)} parameter(s) "
             f"that are not the model's (the first of shape {strangers[0].shape}); the processes "
