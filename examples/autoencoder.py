@@ -3,8 +3,8 @@ trained to reproduce its input with the mean squared error.
 
     python examples/autoencoder.py --dataset fashion-mnist --epochs 10 --png reconstructions.png
 
-With matplotlib (``pip install matplotlib``, or ``pip install -e ".[plots]"`` in a clone of tmt) it writes a PNG: a row of test
-images and, below, their reconstructions.
+With matplotlib (``pip install matplotlib``, or ``pip install -e ".[plots]"`` in a clone of
+tmt) it writes a PNG: a row of test images and, below, their reconstructions.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import math
-import os
 import time
 import warnings
 from typing import Any, Callable, ContextManager, Iterable, Mapping
@@ -22,6 +21,7 @@ from typing import Any, Callable, ContextManager, Iterable, Mapping
 import numpy as np
 
 from tmt_core import Tensor
+from tmt_core.threads import usable_cores
 
 from ..errors import NonFiniteLossError
 from ..module import Module
@@ -278,7 +278,7 @@ def _process_count(processes: Any) -> int:
             stacklevel=3,
         )
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = usable_cores()
     if processes > cores:
         warnings.warn(
             f"fit: processes={processes} on {cores} core(s): the processes will take turns, "
