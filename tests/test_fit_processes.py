@@ -400,10 +400,10 @@ def test_the_main_processs_share_gathered_ahead_is_its_rows_of_that_step_only():
     order = np.random.default_rng(0).permutation(20)
     team.set_order(order)
     team._gather_for_main(5, 6, 12)  # step 5 will be rows 6:12 of the order; main's share 6:9
-    team.sequence = 5
+    team.steps = 5
     x, y = team._gathered_ahead(6, 12)
     np.testing.assert_array_equal(x, inputs[order[6:9]])
     np.testing.assert_array_equal(y, labels[order[6:9]])
     assert team._gathered_ahead(12, 18) is None  # other rows
-    team.sequence = 6
+    team.steps = 6
     assert team._gathered_ahead(6, 12) is None  # another step

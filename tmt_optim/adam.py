@@ -31,6 +31,7 @@ class Adam(Optimizer):
 
     name = "adam"
     hyperparameter_names = ("lr", "betas", "eps", "weight_decay")
+    shard_across_processes = True  # 13 passes over each parameter: worth sharing out
     decoupled_weight_decay = False
     default_weight_decay = 0.0  # what weight_decay=None (left out) means; AdamW's is 1e-2
 

@@ -33,6 +33,12 @@ class Optimizer(ABC):
 
     name: str = "optimizer"
     hyperparameter_names: tuple[str, ...] = ()
+    # fit(processes=N) shares the step out, each process updating a slice of the parameters
+    # (tmt_nn.training.sharding). True promises that update() is elementwise: element k of the
+    # parameter and of each state array (arrays of the parameter's shape; names starting with
+    # "_" are scratch) follows from element k of the parameter, the gradient and the state,
+    # and from scalars; and that only the hyper-parameters change between steps.
+    shard_across_processes: bool = False
 
     def __init__(self, params: Iterable[Tensor]) -> None:
         self.params = _unique_parameters(params, type(self).__name__)

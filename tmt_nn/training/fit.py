@@ -128,7 +128,7 @@ def fit(
     status, last_metrics = "failed", {}
     try:
         with keep_modes(model, True), StepGuard(model.parameters()) as guard, _team(
-            processes, model, loss_fn, inputs, targets, batch_size, "accuracy" in metrics
+            processes, model, loss_fn, inputs, targets, batch_size, "accuracy" in metrics, optimizer
         ) as team:
             group.emit("on_train_begin", config=config)
             for epoch in range(1, epochs + 1):
@@ -144,7 +144,7 @@ def fit(
                     )
                 else:
                     team.set_order(order)
-                    epoch_metrics = _train_epoch_on_team(team, optimizer, guard, group, batch_size, **where)
+                    epoch_metrics = _train_epoch_on_team(team, guard, group, batch_size, **where)
                 if validation is not None:
                     scores = evaluate(model, *validation, loss=loss_fn, batch_size=max(batch_size, 256), metrics=metrics)
                     epoch_metrics.update({f"val_{k}": v for k, v in scores.items()})
@@ -188,25 +188,26 @@ def _train_epoch(
             continue  # on_nan="continue": this batch does not update the weights
         optimizer.zero_grad()
         loss_tensor.backward()
-        guard.step(optimizer)
+        guard.step(optimizer.step)
         hits = correct_count(getattr(outputs, "data", outputs), y) if tally.accuracy_known else None
         group.emit("on_batch_end", epoch=epoch, step=step, metrics=tally.add(value, len(x), hits))
     return tally.epoch_metrics()
 
 
 def _train_epoch_on_team(
-    team: ProcessTeam, optimizer: Any, guard: StepGuard, group: ReporterGroup, batch_size: int,
+    team: ProcessTeam, guard: StepGuard, group: ReporterGroup, batch_size: int,
     *, epoch: int, steps: int, on_nan: str,
 ) -> dict[str, float]:
-    """As :func:`_train_epoch`, each batch's forward and backward split over the team; the
-    backward runs before the NaN check (a skipped batch's gradients are simply not used)."""
+    """As :func:`_train_epoch`, each batch's forward and backward split over the team, and
+    the optimizer step too where it can be (see :mod:`.sharding`); the backward runs before
+    the NaN check (a skipped batch's gradients are simply not used)."""
     tally = _Tally(team.want_accuracy)
     for step, lo in enumerate(range(0, len(team.inputs), batch_size), start=1):
         value, count, hits = team.step(lo, min(lo + batch_size, len(team.inputs)))
         if not math.isfinite(value):
             _non_finite(group, value, on_nan, epoch=epoch, step=step, steps=steps)
             continue
-        guard.step(optimizer)
+        guard.step(team.optimizer_step)
         group.emit("on_batch_end", epoch=epoch, step=step, metrics=tally.add(value, count, hits))
     return tally.epoch_metrics()
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import signal
 from types import FrameType
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -25,7 +25,7 @@ __all__ = ["StepGuard"]
 
 
 class StepGuard:
-    """``with StepGuard(params) as guard: ... guard.step(optimizer) ...``"""
+    """``with StepGuard(params) as guard: ... guard.step(optimizer.step) ...``"""
 
     def __init__(self, parameters: Sequence[Any]) -> None:
         self.parameters = list(parameters)
@@ -48,14 +48,14 @@ class StepGuard:
             signal.signal(signal.SIGINT, self._previous)
             self._installed = False
 
-    def step(self, optimizer: Any) -> None:
-        """``optimizer.step()``, never left half-applied by Ctrl-C."""
+    def step(self, step: Callable[[], None]) -> None:
+        """``step()`` (an optimizer's), never left half-applied by Ctrl-C."""
         if self.saved is not None:
-            self._step_with_snapshot(optimizer)
+            self._step_with_snapshot(step)
             return
         self.in_step = True
         try:
-            optimizer.step()
+            step()
         finally:
             self.in_step = False
         if self.pending:  # Ctrl-C came during the step, which is now complete
@@ -75,12 +75,12 @@ class StepGuard:
         elif previous != signal.SIG_IGN:
             raise KeyboardInterrupt
 
-    def _step_with_snapshot(self, optimizer: Any) -> None:
+    def _step_with_snapshot(self, step: Callable[[], None]) -> None:
         assert self.saved is not None
         for parameter, saved in zip(self.parameters, self.saved):
             np.copyto(saved, parameter.data)
         try:
-            optimizer.step()
+            step()
         except BaseException:
             for parameter, saved in zip(self.parameters, self.saved):
                 np.copyto(parameter.data, saved)

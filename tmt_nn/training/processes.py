@@ -22,10 +22,15 @@ How a run goes:
 - Each step, the main process writes which rows make up the batch (the epoch's order is shared
   too) and runs its share while each helper runs its own. Each process's loss is the mean over
   its share and its backward is seeded with share/batch, so the gradients add up to the
-  gradient of the batch's mean loss. The helpers write theirs into shared buffers and the main
-  process adds them to its ``.grad``. fit then goes on as with one process: NaN check,
-  optimizer step, reporters. Meanwhile each helper gathers its rows of the next batch, and
-  helper 1 the main process's too (into shared memory), so that the next step starts at once.
+  gradient of the batch's mean loss. fit checks the loss (NaN), then the optimizer steps:
+  - an optimizer that asks for it (``shard_across_processes``: tmt_optim's Adam and AdamW)
+    is shared out: each process sums the gradients over its run of the parameters' elements
+    and updates that run (:mod:`.sharding`);
+  - any other, the helpers write their gradients into shared buffers, the main process adds
+    them to its ``.grad`` and steps the optimizer, as one process does.
+  Then fit goes on with the reporters. Meanwhile each helper gathers its rows of the next
+  batch, and when the main process steps the optimizer alone, helper 1 gathers the main
+  process's too (into shared memory), so that the next step starts at once.
 
 What that asks of the model and the loss: the loss is a mean over the examples (all of
 tmt's are; a summed loss would have its gradient scaled by share/batch), and the layers
@@ -70,10 +75,11 @@ from tmt_core import threads as core_threads
 from ..errors import TrainingProcessError
 from ..module import Module
 from .metrics import correct_count
+from .sharding import STATE_SLOTS, ShardedStep, shares_out
 
 __all__ = ["ProcessTeam", "can_fork"]
 
-_STEP, _STOP = 1, 2
+_STEP, _OPTIMIZE, _STOP = 1, 2, 3
 _SLOT = 16  # int64 words a process's control slot takes: 128 bytes, two cache lines
 _ALIGN = 64
 _ERROR_BYTES = 16 << 10
@@ -100,10 +106,15 @@ def _aligned(offset: int) -> int:
 class _Layout:
     """Where everything sits in the shared mapping: the control slots (the main process's
     command, each helper's answer), the epoch's order, two buffers for the main process's
-    rows gathered ahead, the parameters, and per helper its gradients, which parameters got
-    one, and room for a failure (traceback and pickled exception)."""
+    rows gathered ahead, the parameters, per helper room for a failure (traceback and pickled
+    exception), and the gradients: with the optimizer step shared out (``sharded``, the
+    optimizer's parameters), per rank its gradients and which parameters got one, the sums,
+    the state's slots and the hyper-parameters; else per helper its gradients and flags."""
 
-    def __init__(self, parameters: list[Any], inputs: np.ndarray, targets: np.ndarray, rows: int, helpers: int) -> None:
+    def __init__(
+        self, parameters: list[Any], inputs: np.ndarray, targets: np.ndarray, rows: int, helpers: int,
+        sharded: list[Any] | None,
+    ) -> None:
         self.parameters: list[int] = []  # offsets, as every list here
         offset = _aligned((helpers + 1) * _SLOT * 8)
         self.order = offset
@@ -112,31 +123,42 @@ class _Layout:
         for _ in range(2):
             self.ahead.append((offset, _aligned(offset + rows * inputs[:1].nbytes)))
             offset = _aligned(self.ahead[-1][1] + rows * targets[:1].nbytes)
-        for p in parameters:
-            self.parameters.append(offset)
-            offset = _aligned(offset + p.data.nbytes)
-        self.gradients: list[list[int]] = []
-        self.flags: list[int] = []
+        self.offset = offset
+        self.parameters = self._arrays(parameters)
         self.errors: list[int] = []
         for _ in range(helpers):
-            self.gradients.append([])
-            for p in parameters:
-                self.gradients[-1].append(offset)
-                offset = _aligned(offset + p.data.nbytes)
-            self.flags.append(offset)
-            offset = _aligned(offset + len(parameters))
-            self.errors.append(offset)  # the traceback, then the pickled exception
-            offset += 2 * _ERROR_BYTES
-        self.size = offset
+            self.errors.append(self.offset)  # the traceback, then the pickled exception
+            self.offset += 2 * _ERROR_BYTES
+        publishing, summed = (range(helpers + 1), sharded) if sharded is not None else (range(helpers), parameters)
+        self.gradients: list[list[int]] = []  # per rank publishing: its gradients
+        self.flags: list[int] = []  # and which parameters got one
+        for _ in publishing:
+            self.gradients.append(self._arrays(summed))
+            self.flags.append(self.offset)
+            self.offset = _aligned(self.offset + len(summed))
+        self.sums = self._arrays(sharded or [])
+        self.slots = [self._arrays([p] * STATE_SLOTS) for p in sharded or []]
+        self.hyper = self.offset
+        self.size = self.offset + (_ERROR_BYTES if sharded is not None else 0)
+
+    def _arrays(self, like: list[Any]) -> list[int]:
+        """Room for an array like each of ``like``'s ``data``, from the current offset on."""
+        offsets = []
+        for p in like:
+            offsets.append(self.offset)
+            self.offset = _aligned(self.offset + p.data.nbytes)
+        return offsets
 
 
 class ProcessTeam:
-    """``with ProcessTeam(n, model, loss_fn, inputs, targets, batch_size, want_accuracy) as team:``
+    """``with ProcessTeam(n, model, loss_fn, inputs, targets, batch_size, want_accuracy, optimizer) as team:``
 
-    The main process is rank 0; helpers are ranks 1..n-1. Each ``step(lo, hi)`` trains on
-    rows ``lo:hi`` of the epoch's order (``set_order`` gives it) and returns
-    ``(mean loss, examples, correct or None)`` with every parameter's ``.grad`` holding the
-    batch's gradient; nothing else about the step (NaN checks, the optimizer) is done here.
+    The main process is rank 0; helpers are ranks 1..n-1. Each ``step(lo, hi)`` runs the
+    forward and backward pass of rows ``lo:hi`` of the epoch's order (``set_order`` gives it)
+    and returns ``(mean loss, examples, correct or None)``; ``optimizer_step()`` then sums the
+    gradients and steps the optimizer (shared out where the optimizer asks for it, see
+    :mod:`.sharding`), after which every parameter's ``.grad`` holds the batch's gradient.
+    A step whose loss is not finite can simply be followed by the next ``step``.
     """
 
     def __init__(
@@ -148,6 +170,7 @@ class ProcessTeam:
         targets: np.ndarray,
         batch_size: int,
         want_accuracy: bool,
+        optimizer: Any = None,
     ) -> None:
         self.size = processes
         self.model, self.loss_fn = model, loss_fn
@@ -159,21 +182,39 @@ class ProcessTeam:
         # The main process's share of a batch of n is n // size + n % size (see _share): at
         # most this many rows for any batch up to batch_size.
         self.main_rows = min(batch_size, batch_size // processes + processes - 1)
-        self.layout = _Layout(self.parameters, inputs, targets, self.main_rows, processes - 1)
-        self.memory = mmap.mmap(-1, self.layout.size)  # anonymous and shared: forks see it
-        # Slot words 0-7 are integers, 8-15 floats. The main process's: sequence, command, lo,
-        # hi, shuffled. A helper's: the sequence it answered, status (1: failed), -, hits, and
-        # for helper 1 the sequence, lo and hi of the main process's share it gathered ahead;
-        # then its loss summed over its share (the mean times its rows).
+        self.optimizer = optimizer
+        index = {id(p): k for k, p in enumerate(self.parameters)}
+        stepped = [index[id(p)] for p in optimizer.params] if shares_out(optimizer) else None
+        self.layout = layout = _Layout(
+            self.parameters, inputs, targets, self.main_rows, processes - 1,
+            None if stepped is None else [self.parameters[k] for k in stepped],
+        )
+        self.memory = mmap.mmap(-1, layout.size)  # anonymous and shared: forks see it
+        # Slot words 0-7 are integers, 8-15 floats. The main process's: sequence, command, then
+        # for a step lo, hi, shuffled and the step's number, for the optimizer whether the
+        # hyper-parameters were sent anew. A helper's: the sequence it answered, status (1:
+        # failed), -, hits, and for helper 1 the step number, lo and hi of the main process's
+        # share it gathered ahead; then its loss summed over its share (the mean times its rows).
         self.control = np.ndarray((processes, _SLOT), np.int64, buffer=self.memory)
         self.losses = np.ndarray((processes, _SLOT), np.float64, buffer=self.memory)[:, 8:]
         self.order = np.ndarray((len(inputs),), np.int64, buffer=self.memory, offset=self.layout.order)
-        self.shared = [self._view(p.data, offset) for p, offset in zip(self.parameters, self.layout.parameters)]
-        self.gradients = [  # per helper: its gradients, and which parameters got one
-            ([self._view(p.data, offset) for p, offset in zip(self.parameters, offsets)],
-             np.ndarray((len(self.parameters),), np.int8, buffer=self.memory, offset=flags))
-            for offsets, flags in zip(self.layout.gradients, self.layout.flags)
+        self.shared = [self._view(p.data, offset) for p, offset in zip(self.parameters, layout.parameters)]
+        summed = self.parameters if stepped is None else [self.parameters[k] for k in stepped]
+        self.gradients = [  # per helper (sharded: per rank), its gradients and which parameters got one
+            ([self._view(p.data, offset) for p, offset in zip(summed, offsets)],
+             np.ndarray((len(summed),), np.int8, buffer=self.memory, offset=flags))
+            for offsets, flags in zip(layout.gradients, layout.flags)
         ]
+        self.sharded = None if stepped is None else ShardedStep(
+            optimizer,
+            processes,
+            shared=[self.shared[k] for k in stepped],
+            sums=[self._view(p.data, at) for p, at in zip(summed, layout.sums)],
+            gradients=[arrays for arrays, _ in self.gradients],
+            flags=[flags for _, flags in self.gradients],
+            slots=[[self._view(p.data, at) for at in offsets] for p, offsets in zip(summed, layout.slots)],
+            hyper=memoryview(self.memory)[layout.hyper : layout.hyper + _ERROR_BYTES],
+        )
         self.ahead = [  # the main process's next share, gathered by helper 1: one in use, one filling
             (self._view(inputs[:1], at, self.main_rows), self._view(targets[:1], targets_at, self.main_rows))
             for at, targets_at in self.layout.ahead
@@ -181,6 +222,7 @@ class ProcessTeam:
         self.own: list[np.ndarray] = []
         self.helpers: list[int] = []
         self.sequence = 0
+        self.steps = 0  # forward and backward passes asked for: which buffer the rows gathered ahead are in
         self.shuffled = False
         self.threads_before = 0
 
@@ -198,6 +240,8 @@ class ProcessTeam:
                 np.copyto(shared, p.data)
                 self.own.append(p.data)
                 p.data = shared
+            if self.sharded is not None:
+                self.sharded.share_state()
             for stream in (sys.stdout, sys.stderr):  # or the helpers would print it again
                 stream.flush()
             for rank in range(1, self.size):
@@ -218,6 +262,11 @@ class ProcessTeam:
                 np.copyto(own, p.data)
                 p.data = own
         self.own = []
+        if self.sharded is not None:
+            self.sharded.restore_state()
+            for p in self.parameters:  # the last step's sums are in the shared memory
+                if p.grad is not None and _in_memory(p.grad, self.memory):
+                    p.grad = p.grad.copy()
         core_threads.requested = self.threads_before
         self._stop_helpers()
 
@@ -229,10 +278,8 @@ class ProcessTeam:
 
     def step(self, lo: int, hi: int) -> tuple[float, int, int | None]:
         self._reshare()
-        self.sequence += 1
-        command = self.control[0]
-        command[1:5] = (_STEP, lo, hi, self.shuffled)
-        command[0] = self.sequence  # last: a helper that sees it finds the rest written
+        self.steps += 1
+        self._command(_STEP, lo, hi, self.shuffled, self.steps)
         x, y = self._gathered_ahead(lo, hi) or self._rows(0, lo, hi, self.shuffled)
         loss, hits = self._run_share(hi - lo, x, y)
         loss_sum, counts = loss * len(x), [hits]
@@ -241,9 +288,32 @@ class ProcessTeam:
             answer = self.control[rank]
             loss_sum += float(self.losses[rank, 0])
             counts.append(None if answer[3] < 0 else int(answer[3]))
-            self._add_gradients(rank)
         correct = None if any(count is None for count in counts) else sum(counts)
         return loss_sum / (hi - lo), hi - lo, correct
+
+    def optimizer_step(self) -> None:
+        """The optimizer's step on the gradients of the last ``step``, summed over the team."""
+        sharded = self.sharded
+        if sharded is None:
+            for rank in range(1, self.size):
+                self._add_gradients(rank)
+            self.optimizer.step()
+            return
+        sharded.publish(0, self._gradient_of)
+        self._command(_OPTIMIZE, int(sharded.send_hyperparameters()))
+        had = sharded.update(0, self._gradient_of)
+        for rank in range(1, self.size):
+            self._wait_for(rank)
+        for p, summed, any_grad in zip(self.optimizer.params, sharded.sums, had):
+            if any_grad:
+                p.grad = summed
+
+    def _command(self, *words: int) -> None:
+        """Tell the helpers what to do next (the main process's slot words 1...)."""
+        self.sequence += 1
+        command = self.control[0]
+        command[1 : 1 + len(words)] = words
+        command[0] = self.sequence  # last: a helper that sees it finds the rest written
 
     # ------------------------------------------------------------------ both sides
     def _share(self, rank: int, lo: int, hi: int) -> tuple[int, int]:
@@ -294,10 +364,10 @@ class ProcessTeam:
         """This step's share when helper 1 has gathered it already (while this process ran
         the previous optimizer step): for this very step, into the buffer of its parity."""
         mark = self.control[1]
-        if mark[4] != self.sequence or mark[5] != lo or mark[6] != hi:
+        if mark[4] != self.steps or mark[5] != lo or mark[6] != hi:
             return None
         rows = self._share(0, lo, hi)
-        inputs, targets = self.ahead[self.sequence % 2]
+        inputs, targets = self.ahead[self.steps % 2]
         return inputs[: rows[1] - rows[0]], targets[: rows[1] - rows[0]]
 
     def _wait_for(self, rank: int) -> None:
@@ -340,6 +410,10 @@ class ProcessTeam:
             error = None
         return text, error
 
+    def _gradient_of(self, i: int) -> np.ndarray | None:
+        """This process's gradient of the optimizer's parameter i."""
+        return self.optimizer.params[i].grad
+
     def _add_gradients(self, rank: int) -> None:
         gradients, flags = self.gradients[rank - 1]
         for p, theirs, has in zip(self.parameters, gradients, flags):
@@ -357,9 +431,7 @@ class ProcessTeam:
         ``_STOP_TIMEOUT`` seconds, or at once when interrupted meanwhile."""
         if not any(pid > 0 for pid in self.helpers):
             return
-        self.sequence += 1
-        self.control[0, 1] = _STOP
-        self.control[0, 0] = self.sequence
+        self._command(_STOP)
         deadline = time.monotonic() + _STOP_TIMEOUT
         try:
             for i, pid in enumerate(self.helpers):
@@ -390,13 +462,21 @@ class ProcessTeam:
             except BaseException as error:
                 failed = self._record_failure(rank, error)
             ahead: tuple[Any, ...] = ()  # the next step's share, gathered while the main process steps
+            following: tuple[int, int, bool, int] | None = None  # which rows, and step number, that is
             while True:
                 seen = self._next_command(seen, parent)
-                if self.control[0, 1] == _STOP:
+                command = self.control[0, 1]
+                if command == _STOP:
                     break
                 if not failed:
                     try:
-                        ahead = self._answer(rank, seen, ahead)
+                        if command == _OPTIMIZE:
+                            self._answer_optimizer(rank, seen)
+                        else:
+                            following, ahead = self._answer(rank, seen, ahead), ()
+                        # Sharded, this process has its part of the optimizer step to do first.
+                        if following is not None and (command == _OPTIMIZE or self.sharded is None):
+                            following, ahead = None, self._gather_ahead(rank, *following)
                         continue
                     except BaseException as error:
                         failed = self._record_failure(rank, error)
@@ -412,23 +492,39 @@ class ProcessTeam:
                     pass
             os._exit(status)  # never run the parent's cleanup (atexit, test runners) here
 
-    def _answer(self, rank: int, seen: int, ahead: tuple[Any, ...]) -> tuple[Any, ...]:
-        """Run this helper's share of step ``seen``, answer it, then gather the next share
-        (and helper 1 the main process's) while the main process runs the optimizer."""
+    def _answer(self, rank: int, seen: int, ahead: tuple[Any, ...]) -> tuple[int, int, bool, int] | None:
+        """Run this helper's share of step ``seen`` and answer it; returns the rows and number
+        of the next step (None at the end of the epoch, whose next order is not known yet)."""
         command, answer = self.control[0], self.control[rank]
-        lo, hi, shuffled = int(command[2]), int(command[3]), bool(command[4])
+        lo, hi, shuffled, step = int(command[2]), int(command[3]), bool(command[4]), int(command[5])
         x, y = ahead[1:] if ahead and ahead[0] == (lo, hi, shuffled) else self._rows(rank, lo, hi, shuffled)
         loss, hits = self._run_share(hi - lo, x, y)
-        self._write_gradients(rank)
+        if self.sharded is not None:
+            self.sharded.publish(rank, self._gradient_of)
+        else:
+            self._write_gradients(rank)
         self.losses[rank, 0] = loss * len(x)
         answer[3] = -1 if hits is None else hits
         answer[0] = seen  # last: the main process reads the rest after seeing it
-        if hi == len(self.inputs):  # the epoch ends: the next order is not known yet
-            return ()
-        following = (hi, min(hi + hi - lo, len(self.inputs)), shuffled)
-        if rank == 1 and shuffled:
-            self._gather_for_main(seen + 1, *following[:2])
-        return (following, *self._rows(rank, *following))
+        if hi == len(self.inputs):
+            return None
+        return hi, min(hi + hi - lo, len(self.inputs)), shuffled, step + 1
+
+    def _gather_ahead(self, rank: int, lo: int, hi: int, shuffled: bool, step: int) -> tuple[Any, ...]:
+        """This helper's share of the next step, gathered while the main process steps the
+        optimizer; helper 1 gathers the main process's too, when the main process steps the
+        optimizer alone."""
+        if rank == 1 and shuffled and self.sharded is None:
+            self._gather_for_main(step, lo, hi)
+        return ((lo, hi, shuffled), *self._rows(rank, lo, hi, shuffled))
+
+    def _answer_optimizer(self, rank: int, seen: int) -> None:
+        """This helper's part of the optimizer step (see :mod:`.sharding`)."""
+        assert self.sharded is not None
+        if self.control[0, 2]:
+            self.sharded.receive_hyperparameters()
+        self.sharded.update(rank, self._gradient_of)
+        self.control[rank, 0] = seen
 
     def _record_failure(self, rank: int, error: BaseException) -> bool:
         """Leave the traceback (its end, if long) and the pickled exception for the main process."""
@@ -445,15 +541,15 @@ class ProcessTeam:
         self.memory[at : at + 8 + len(pickled)] = len(pickled).to_bytes(8, "little") + pickled
         return True
 
-    def _gather_for_main(self, sequence: int, lo: int, hi: int) -> None:
-        """Gather the main process's share of step ``sequence`` (rows lo:hi) for it, then mark
-        it ready: meanwhile the main process runs the optimizer step."""
+    def _gather_for_main(self, step: int, lo: int, hi: int) -> None:
+        """Gather the main process's share of step number ``step`` (rows lo:hi) for it, then
+        mark it ready: meanwhile the main process runs the optimizer step."""
         start, stop = self._share(0, lo, hi)
-        inputs, targets = self.ahead[sequence % 2]
+        inputs, targets = self.ahead[step % 2]
         np.take(self.inputs, self.order[start:stop], axis=0, out=inputs[: stop - start])
         np.take(self.targets, self.order[start:stop], axis=0, out=targets[: stop - start])
         self.control[1, 5:7] = (lo, hi)
-        self.control[1, 4] = sequence  # last: the main process reads the rest after seeing it
+        self.control[1, 4] = step  # last: the main process reads the rest after seeing it
 
     def _next_command(self, seen: int, parent: int) -> int:
         command, spins, idle_since = self.control[0], 0, time.monotonic()
@@ -487,6 +583,14 @@ def _independent_randomness(model: Module, rank: int) -> None:
             if isinstance(value, np.random.Generator):
                 setattr(module, name, np.random.default_rng([int(value.integers(2**62)), rank]))
     np.random.seed([int(np.random.randint(2**31)), rank])
+
+
+def _in_memory(array: np.ndarray, memory: mmap.mmap) -> bool:
+    """Whether ``array`` is a view of the shared mapping."""
+    base = array
+    while isinstance(base, np.ndarray) and base.base is not None:
+        base = base.base
+    return base is memory
 
 
 def _reaped(pid: int) -> bool:
