@@ -37,20 +37,25 @@ def gather(
     stride: Pair,
     padding: Pair,
     then: Callable[[np.ndarray, int, int], None],
-    pool_ordered: bool = False,
+    order: str | None = None,
 ) -> np.ndarray:
     """The columns of x as (N, K + 1, P), each image's last row all ones: the bias's input, so that
     ``[W b] @ cols`` is the convolution with its bias, and ``G @ colsᵀ`` gives db with dW.
     ``then(cols, start, stop)`` runs on each thread right after the columns of its images
-    start:stop are written. ``pool_ordered`` (OH and OW even) orders the P output positions
-    (di, dj, y', x') for position (2y' + di, 2x' + dj) instead of row-major (y, x): the
-    four corners of every 2x2 pooling window then sit in four contiguous planes."""
+    start:stop are written. The P output positions are in row-major order (y, x), or, for a
+    2x2 pooling that follows (OH and OW even), in one of two orders, position (y, x) being
+    (2y' + di, 2x' + dj): ``order="pool"``, (di, dj, y', x'): the four corners of every
+    pooling window sit in four contiguous planes; ``order="rows"``, (di, y', x): the even
+    rows, then the odd ones, so that the top rows of all the windows are one run, and their
+    bottom rows another."""
     # Each thread pads its own images (a copy of the whole input: not worth a pass of its own).
     padded = x if padding == (0, 0) else np.empty(padded_shape(x.shape, padding), dtype=x.dtype)
     view = windows(padded, kernel, stride).transpose(0, 1, 4, 5, 2, 3)  # (N, C, kh, kw, OH, OW)
     n, c, kh, kw, oh, ow = view.shape
-    if pool_ordered:
+    if order == "pool":
         view = pool_order(view)  # (N, C, kh, kw, 2, 2, OH/2, OW/2)
+    elif order == "rows":
+        view = rows_order(view)  # (N, C, kh, kw, 2, OH/2, OW)
     # Each image's matrix in one piece: OpenBLAS runs the per-image matmuls ~12% faster so
     # than on rows N*P apart. Sizes spelled out: any may be 0.
     cols = np.empty((n, c * kh * kw + 1, oh * ow), dtype=x.dtype)
@@ -75,6 +80,13 @@ def pool_order(a: np.ndarray) -> np.ndarray:
     first = len(lead)  # axes first.. are (y', di, x', dj) after the split
     split = a.reshape(*lead, oh // 2, 2, ow // 2, 2)
     return split.transpose(*range(first), first + 1, first + 3, first, first + 2)
+
+
+def rows_order(a: np.ndarray) -> np.ndarray:
+    """The view of ``a`` (..., OH, OW), OH even, as (..., 2, OH/2, OW), where [..., di, y', x]
+    is position (2y' + di, x): the order of ``order="rows"`` columns."""
+    *lead, oh, ow = a.shape
+    return a.reshape(*lead, oh // 2, 2, ow).swapaxes(-3, -2)
 
 
 def input_gradient(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], stride: Pair, padding: Pair) -> np.ndarray:
@@ -105,12 +117,14 @@ _BLOCK_ELEMENTS = 1 << 20
 def by_images(g, w, x_shape, stride, padding):
     """``(gx, fill)``: ``fill(start, stop)`` writes the input gradient of images start:stop
     into gx over stacked images, for a caller to run on its threads (it reads g[start:stop]
-    only then). ``(None, None)`` where the exact path must be taken instead."""
+    only then). g is (N, O, OH, OW), or (N, O, 2, OH/2, OW) in the rows order of the columns
+    (:func:`rows_order`). ``(None, None)`` where the exact path must be taken instead."""
     # Stacked images give the junk positions a zero cotangent, and 0·inf is NaN: a weight that
     # is not finite takes the exact path.
     if stride != (1, 1) or 0 in g.shape[:2] or not w.shape[1] or not np.isfinite(w).all():
         return None, None
-    (_, o, oh, ow), (_, c, height, width), (_, _, kh, kw), (ph, pw) = g.shape, x_shape, w.shape, padding
+    o, (oh, ow) = g.shape[1], (g.shape[2:] if g.ndim == 4 else (2 * g.shape[3], g.shape[4]))
+    (_, c, height, width), (_, _, kh, kw), (ph, pw) = x_shape, w.shape, padding
     # A row's pitch: reading past its end reaches the next row's left padding, which is as
     # good as the right padding as long as the data starts pw places in (wide padding: OW).
     wp = max(width + pw, ow)
@@ -123,7 +137,8 @@ def by_images(g, w, x_shape, stride, padding):
     def one_block(first, count):
         row = count * share + reach  # a channel's row: the images one after another, then the reach
         g_s = np.zeros((o, row), dtype=g.dtype)  # G as (O, images' positions); junk positions stay 0
-        g_s[:, : count * share].reshape(o, count, share // wp, wp)[:, :, :oh, :ow] = g[first : first + count].transpose(1, 0, 2, 3)
+        images = g_s[:, : count * share].reshape(o, count, share // wp, wp)[:, :, :oh, :ow]
+        (images if g.ndim == 4 else rows_order(images))[...] = g[first : first + count].swapaxes(0, 1)
         d_cols = np.matmul(w_t, g_s).reshape(-1)  # Wᵀ G: offset t's C rows, one run of c*row
         total = np.empty(c * row, dtype=gx.dtype)  # output q of offset (i, j) reads total[q + i*wp + j]
         np.add.reduce(shifted(d_cols, kh, kw, c * row, wp), axis=(0, 1), out=total)

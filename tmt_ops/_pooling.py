@@ -46,7 +46,7 @@ def sweep(view, out, firsts, start, stop, nans_beat):
     np.logical_not(later, out=beats[0])
 
 
-def pairs(x, out, right, lower, start, stop):
+def pairs(x, out, right, lower, start, stop, rows_ordered=False):
     """2x2 windows at stride 2 tiling a contiguous image, the usual pooling, in two rounds
     that leave the window's first maximum in row-major order. A window's row is a pair of
     neighbours (2k, 2k + 1) of the flat array, so the first round is two long passes over all
@@ -54,26 +54,41 @@ def pairs(x, out, right, lower, start, stop):
     rows); the second takes the better of each window's two rows.
     ``right``: the right element beats the left one (ties go left), per row of each window;
     ``lower``: the bottom row's winner beats the top row's (ties go up). NaNs are left to
-    :func:`sweep`."""
-    flat, ow = x[start:stop].reshape(-1), out.shape[3]
+    :func:`sweep`. ``rows_ordered``: x (N, C, P) holds each image's positions in the rows
+    order of a convolution's columns (even rows, then odd ones), so that the second round
+    runs over the windows' top and bottom rows as two runs per image, where in image layout
+    they alternate every OW/2 elements (passes of 7 at W2's second convolution)."""
+    flat = x[start:stop].reshape(-1)
     left_of_pair, right_of_pair = flat[0::2], flat[1::2]
     np.greater(right_of_pair, left_of_pair, out=right[start:stop].reshape(-1))
-    rows = np.maximum(left_of_pair, right_of_pair).reshape(-1, 2, ow)  # (windows' rows, 2, OW)
-    np.greater(rows[:, 1], rows[:, 0], out=lower[start:stop].reshape(-1, ow))
-    np.maximum(rows[:, 0], rows[:, 1], out=out[start:stop].reshape(-1, ow))
+    best = np.maximum(left_of_pair, right_of_pair)  # the better of each pair: one per window row
+    top, bottom = _window_rows(best, stop - start, out, rows_ordered)
+    np.greater(bottom, top, out=lower[start:stop].reshape(top.shape))
+    np.maximum(top, bottom, out=out[start:stop].reshape(top.shape))
 
 
-def route_pairs(g, gx, right, lower, start, stop):
+def route_pairs(g, gx, right, lower, start, stop, rows_ordered=False):
     """:func:`pairs`'s two rounds backwards for images start:stop: g to the winning row
     of each window, then to the winning element of that row's pair."""
-    ow = g.shape[3]
-    g_rows, below = g[start:stop].reshape(-1, ow), lower[start:stop].reshape(-1, ow)
-    rows = np.empty((len(g_rows), 2, ow), dtype=g.dtype)
-    np.multiply(g_rows, ~below, out=rows[:, 0])
-    np.multiply(g_rows, below, out=rows[:, 1])
+    rows = np.empty(2 * g[start:stop].size, dtype=g.dtype)  # per window row: g where it wins
+    top, bottom = _window_rows(rows, stop - start, g, rows_ordered)
+    g_rows, below = g[start:stop].reshape(top.shape), lower[start:stop].reshape(top.shape)
+    np.multiply(g_rows, ~below, out=top)
+    np.multiply(g_rows, below, out=bottom)
     flat, to_right = gx[start:stop].reshape(-1), right[start:stop].reshape(-1)
-    np.multiply(rows.reshape(-1), to_right, out=flat[1::2])
-    np.multiply(rows.reshape(-1), ~to_right, out=flat[0::2])
+    np.multiply(rows, to_right, out=flat[1::2])
+    np.multiply(rows, ~to_right, out=flat[0::2])
+
+
+def _window_rows(per_row, images, pooled, rows_ordered):
+    """Views of ``per_row`` (one value per row of each 2x2 window, flat, in the order of the
+    first round's pairs) as the windows' top rows and their bottom rows, each shaped as the
+    windows of ``images`` images of ``pooled`` (N, C, OH/2, OW/2) in some order."""
+    if rows_ordered:  # (images, C, 2, windows): all the top rows of an image, then the bottom ones
+        halves = per_row.reshape(images, pooled.shape[1], 2, pooled.shape[2] * pooled.shape[3])  # any may be 0
+        return halves[:, :, 0], halves[:, :, 1]
+    rows = per_row.reshape(-1, 2, pooled.shape[3])  # (windows' rows, 2, OW/2): they alternate
+    return rows[:, 0], rows[:, 1]
 
 
 def planes(z, out, firsts, start, stop):

@@ -31,7 +31,8 @@ tmt_nn's Network runs for a Conv2D right before a MaxPool2D, pools each thread's
 right after their matmul and keeps neither the convolution's output nor a full-size ReLU
 mask; where the columns have few rows for the filters (a first layer), it orders them by
 pooling-window corner, so that the pooling runs over four contiguous planes and its vjp is
-one product with a one-hot. Every big copy, slice-add and matmul is split over the cores
+one product with a one-hot, elsewhere even rows first, so that the windows' top rows and
+their bottom rows are two long runs. Every big copy, slice-add and matmul is split over the cores
 through one pool of threads (``_parallel``).
 
 Convention (max_pool2d): the gradient of each window goes to its *first* maximum in
@@ -166,13 +167,14 @@ _COPY_G_T = 64
 
 def _conv_backward(dz, fill_dz, cols, w, x_shape, stride, padding, needs, dz_cols=None):
     """(dx, dW, db) from dz = d loss/d z (N, O, OH, OW), z = W cols + b the convolution before
-    any activation. ``fill_dz(start, stop)``, if given, first writes dz's images start:stop, on
-    the thread that then uses them, while they are in its cache. ``dz_cols`` (N, O, P) is dz
-    in the order of the columns' positions, where that is not row-major (pool-ordered); dz
+    any activation; or, for columns in rows order, dz (N, O, 2, OH/2, OW) in that order
+    (:func:`_columns.rows_order`). ``fill_dz(start, stop)``, if given, first writes dz's images
+    start:stop, on the thread that then uses them, while they are in its cache. ``dz_cols``
+    (N, O, P) is dz in the order of the columns' positions, where that is not row-major; dz
     itself is then read for dx only."""
     need_x, need_w, need_b = needs  # a first layer's images need no gradient: half its backward
-    n, o, oh, ow = dz.shape
-    dz3 = dz.reshape(n, o, oh * ow) if dz_cols is None else dz_cols
+    n, o = dz.shape[:2]
+    dz3 = dz.reshape(n, o, dz.shape[2] * dz.shape[3]) if dz_cols is None else dz_cols  # sizes spelled out: any may be 0
     stride, padding = as_pair(stride), as_pair(padding)
     gx, fill = columns.by_images(dz, w, x_shape, stride, padding) if need_x else (None, None)
     w_parts, b_parts = {}, {}  # by first image: summed in a fixed order, never varying
@@ -198,6 +200,10 @@ def _conv_backward(dz, fill_dz, cols, w, x_shape, stride, padding, needs, dz_col
     else:
         gw, gb = None, (sum(b_parts[start] for start in sorted(b_parts)) if need_b else None)
     if need_x and fill is None:
+        if dz.ndim == 5:  # rows order: back to image layout for the exact path
+            image = np.empty((n, o, 2 * dz.shape[3], dz.shape[4]), dtype=dz.dtype)
+            columns.rows_order(image)[...] = dz
+            dz = image
         gx = columns.input_gradient(dz, w, x_shape, stride, padding)
     return gx, gw, gb
 
@@ -350,12 +356,12 @@ def conv2d_pool(x, w, b, stride=1, padding=0, activation=None, pool_size=2, pool
     commutes with the max, so it clips the 4x smaller pooled output, and its mask
     1[pooled > 0] rides on the pooled cotangent. The usual 2x2/2 pooling runs on each
     thread's images right after their matmul, while they are in cache; the convolution's
-    output is never kept. To the bit, except where the columns are pool-ordered (see
-    :func:`_conv_then_pool`): there the matmul sees the output positions in another order,
-    and a BLAS may round a position's sum differently by where it sits in the matrix
-    (OpenBLAS does, by a unit in the last place), so values agree to rounding, dW and db too,
-    and a window whose corners tie in exact arithmetic may route its gradient to another of
-    them."""
+    output is never kept. Its columns put the output positions in another order than
+    conv2d's (see :func:`_conv_then_pool`), and a BLAS may round a position's sum differently
+    by where it sits in the matrix (OpenBLAS does, by a unit in the last place), so values
+    agree with the two ops' to rounding, dW and db too, and a window whose corners tie in
+    exact arithmetic may route its gradient to another of them (with sums that are exact,
+    as on small integers, they agree to the bit)."""
     s, p, (oh, ow) = _conv_geometry(x, w, b, stride, padding, activation, op="conv2d_pool")
     n, o = x.shape[0], w.shape[0]
     kernel = pair("conv2d_pool", "pool_size", pool_size, 1)
@@ -379,42 +385,44 @@ def _conv_then_pool(x, w, b, stride, padding, conv_size, activation):
     (:func:`_pooling.planes`): that gather costs ~2.4x the plain one (half-length runs read at
     stride 2), but the pooling and its vjp run on contiguous planes and cost less in
     proportion to O. 32 images on one thread, forward + backward: 1→16 filters at 28x28,
-    1.47 → 0.86 ms; 3→16, 1.84 → 1.33 ms; 16→32 at 14x14, 2.02 → 2.12 ms (without dx). Elsewhere
-    the row-major columns are pooled as neighbour pairs (:func:`_pooling.pairs`), and the
-    values are conv2d's to the bit."""
+    1.47 → 0.86 ms; 3→16, 1.84 → 1.33 ms; 16→32 at 14x14, 2.02 → 2.12 ms (without dx).
+    Elsewhere the columns are gathered in rows order (even rows, then odd ones: the plain
+    gather's runs, in another order) and pooled as neighbour pairs (:func:`_pooling.pairs`),
+    whose second round then runs along half an image rather than along OW/2: 32 images of
+    16→32 at 14x14, pooling 224 → 132 µs, its vjp 186 → 148."""
     (n, c, o), (oh, ow) = (x.shape[0], x.shape[1], w.shape[0]), conv_size
     per_plane = (oh // 2) * (ow // 2)  # pooling windows; sizes spelled out: any may be 0
-    pool_ordered = c * w.shape[2] * w.shape[3] <= 2 * o
-    z = np.empty((n, o, oh, ow), dtype=np.result_type(x, w))  # never kept: each thread pools it
+    order = "pool" if c * w.shape[2] * w.shape[3] <= 2 * o else "rows"
+    z = np.empty((n, o, oh * ow), dtype=np.result_type(x, w))  # never kept: each thread pools it
     out = np.empty((n, o, oh // 2, ow // 2), dtype=z.dtype)
-    if pool_ordered:  # where each window's first maximum is: a one-hot over its corners
+    if order == "pool":  # where each window's first maximum is: a one-hot over its corners
         firsts = np.empty((n, o, 4, per_plane), dtype=bool)
         where_max = ("planes", firsts)
 
         def pool(start, stop):
             pooling.planes(z.reshape(firsts.shape), out.reshape(n, o, per_plane), firsts, start, stop)
     else:  # or two rounds of bools
-        right, lower = np.empty((n, o, oh, ow // 2), dtype=bool), np.empty(out.shape, dtype=bool)
-        where_max = ("pairs", (right, lower))
+        right, lower = np.empty((n, o, oh * ow // 2), dtype=bool), np.empty(out.shape, dtype=bool)
+        where_max = ("rows", (right, lower))
 
         def pool(start, stop):
-            pooling.pairs(z, out, right, lower, start, stop)
+            pooling.pairs(z, out, right, lower, start, stop, rows_ordered=True)
 
     w_b = _with_bias(w, b, z.dtype)
     met_nan = []
 
     def per_image(cols, start, stop):  # on each thread, while its columns are in cache
-        np.matmul(w_b, cols[start:stop], out=z.reshape(n, o, oh * ow)[start:stop])
+        np.matmul(w_b, cols[start:stop], out=z[start:stop])
         pool(start, stop)
         if pooling.holds_nan(out[start:stop]):
             met_nan.append(start)
         elif activation == "relu":  # relu(max(z)) = max(relu(z)): the max keeps the order
             np.maximum(out[start:stop], 0, out=out[start:stop])
 
-    cols = columns.gather(x, w.shape[2:], stride, padding, then=per_image, pool_ordered=pool_ordered)
+    cols = columns.gather(x, w.shape[2:], stride, padding, then=per_image, order=order)
     if met_nan:
         return None
-    return out, (*where_max, cols, w, x.shape, z.shape, out if activation else None)
+    return out, (*where_max, cols, w, x.shape, (n, o, oh, ow), out if activation else None)
 
 
 @conv2d_pool.defvjp
@@ -424,20 +432,23 @@ def conv2d_pool_vjp(g, res, stride=1, padding=0, activation=None, pool_size=2, p
         (dz,) = max_pool2d.vjp(g, pool_res, pool_size=pool_size, stride=pool_stride)
         return conv2d_vjp(dz, conv_res, stride=stride, padding=padding, activation=activation, needs=needs)
     layout, where_max, cols, w, x_shape, z_shape, clipped = res
-    dz = np.empty(z_shape, dtype=g.dtype)  # image layout: written where dx needs it
     n, o, oh, ow = z_shape
     per_plane = (oh // 2) * (ow // 2)
 
     def pooled_grad(start, stop):  # d loss/d pooled, times relu' there
         return g[start:stop] if clipped is None else g[start:stop] * (clipped[start:stop] > 0)
 
-    if layout == "pairs":
+    if layout == "rows":
         right, lower = where_max
+        dz_cols = np.empty((n, o, oh * ow), dtype=g.dtype)  # the columns' order, which dx reads too
 
         def route(start, stop):  # d out/d z: 1 at each window's first maximum
-            pooling.route_pairs(pooled_grad(start, stop), dz[start:stop], right[start:stop], lower[start:stop], 0, stop - start)
+            pooling.route_pairs(pooled_grad(start, stop), dz_cols[start:stop], right[start:stop], lower[start:stop],
+                                0, stop - start, rows_ordered=True)
 
-        return _conv_backward(dz, route, cols, w, x_shape, stride, padding, needs)
+        dz = dz_cols.reshape(n, o, 2, oh // 2, ow)
+        return _conv_backward(dz, route, cols, w, x_shape, stride, padding, needs, dz_cols)
+    dz = np.empty(z_shape, dtype=g.dtype)  # image layout: written where dx needs it
     firsts = where_max  # the one-hot of each window's first maximum, (N, O, 4, Q)
     dz_cols = np.empty(firsts.shape, dtype=g.dtype)  # (N, O, 4, Q): the columns' order
 
