@@ -82,6 +82,13 @@ def pool_order(a: np.ndarray) -> np.ndarray:
     return split.transpose(*range(first), first + 1, first + 3, first, first + 2)
 
 
+def by_corner(cols: np.ndarray) -> np.ndarray:
+    """Pool-ordered columns (N, K + 1, 4Q) as the view (4, N, K + 1, Q): corner t's columns of
+    each image, for a batched matmul whose output puts each corner's plane in one run."""
+    n, rows, positions = cols.shape
+    return cols.reshape(n, rows, 4, positions // 4).transpose(2, 0, 1, 3)
+
+
 def rows_order(a: np.ndarray) -> np.ndarray:
     """The view of ``a`` (..., OH, OW), OH even, as (..., 2, OH/2, OW), where [..., di, y', x]
     is position (2y' + di, x): the order of ``order="rows"`` columns."""

@@ -92,20 +92,21 @@ def _window_rows(per_row, images, pooled, rows_ordered):
 
 
 def planes(z, out, firsts, start, stop):
-    """2x2 windows whose four corners are the planes ``z[:, :, t]`` (N, C, 4, Q), t = 2·di + dj
-    in row-major order: ``out`` (N, C, Q) gets each window's maximum, and ``firsts`` (N, C, 4, Q)
+    """2x2 windows whose four corners are the planes ``z[t]`` (4, N, C, Q), t = 2·di + dj in
+    row-major order: ``out`` (N, C, Q) gets each window's maximum, and ``firsts`` (4, N, C, Q)
     the one-hot of its first maximum, so the vjp is one product ``g · firsts``. Every pass
-    runs over contiguous planes. NaNs are left to :func:`sweep`."""
-    z, out, firsts = z[start:stop], out[start:stop], firsts[start:stop]
-    beats_0 = np.greater(z[:, :, 1], z[:, :, 0])  # corner 1 beats corner 0
-    np.maximum(z[:, :, 0], z[:, :, 1], out=out)
-    np.greater(z[:, :, 2], out, out=firsts[:, :, 2])  # corner 2 beats 0 and 1
-    np.maximum(out, z[:, :, 2], out=out)
-    np.greater(z[:, :, 3], out, out=firsts[:, :, 3])  # corner 3 beats all before it
-    np.maximum(out, z[:, :, 3], out=out)
+    runs over a contiguous run of each plane (images start:stop). NaNs are left to
+    :func:`sweep`."""
+    z, out, firsts = z[:, start:stop], out[start:stop], firsts[:, start:stop]
+    beats_0 = np.greater(z[1], z[0])  # corner 1 beats corner 0
+    np.maximum(z[0], z[1], out=out)
+    np.greater(z[2], out, out=firsts[2])  # corner 2 beats 0 and 1
+    np.maximum(out, z[2], out=out)
+    np.greater(z[3], out, out=firsts[3])  # corner 3 beats all before it
+    np.maximum(out, z[3], out=out)
     # The first maximum is the last corner that beat every corner before it (corner 0 if none did).
-    later = np.logical_or(firsts[:, :, 2], firsts[:, :, 3])  # corner 2 or 3 holds it
-    np.greater(firsts[:, :, 2], firsts[:, :, 3], out=firsts[:, :, 2])  # 2, unless 3 beat it
-    np.greater(beats_0, later, out=firsts[:, :, 1])
+    later = np.logical_or(firsts[2], firsts[3])  # corner 2 or 3 holds it
+    np.greater(firsts[2], firsts[3], out=firsts[2])  # 2, unless 3 beat it
+    np.greater(beats_0, later, out=firsts[1])
     np.logical_or(beats_0, later, out=later)
-    np.logical_not(later, out=firsts[:, :, 0])
+    np.logical_not(later, out=firsts[0])

@@ -169,12 +169,14 @@ def _conv_backward(dz, fill_dz, cols, w, x_shape, stride, padding, needs, dz_col
     """(dx, dW, db) from dz = d loss/d z (N, O, OH, OW), z = W cols + b the convolution before
     any activation; or, for columns in rows order, dz (N, O, 2, OH/2, OW) in that order
     (:func:`_columns.rows_order`). ``fill_dz(start, stop)``, if given, first writes dz's images
-    start:stop, on the thread that then uses them, while they are in its cache. ``dz_cols``
-    (N, O, P) is dz in the order of the columns' positions, where that is not row-major; dz
-    itself is then read for dx only."""
+    start:stop, on the thread that then uses them, while they are in its cache. ``dz_cols`` is dz
+    in the order of the columns' positions, where that is not row-major: (N, O, P), or for
+    pool-ordered columns (4, N, O, Q), by corner (:func:`_columns.by_corner`); dz itself is
+    then read for dx only."""
     need_x, need_w, need_b = needs  # a first layer's images need no gradient: half its backward
     n, o = dz.shape[:2]
     dz3 = dz.reshape(n, o, dz.shape[2] * dz.shape[3]) if dz_cols is None else dz_cols  # sizes spelled out: any may be 0
+    by_corner = dz3.ndim == 4
     stride, padding = as_pair(stride), as_pair(padding)
     gx, fill = columns.by_images(dz, w, x_shape, stride, padding) if need_x else (None, None)
     w_parts, b_parts = {}, {}  # by first image: summed in a fixed order, never varying
@@ -182,14 +184,16 @@ def _conv_backward(dz, fill_dz, cols, w, x_shape, stride, padding, needs, dz_col
     def per_thread(start, stop):
         if fill_dz is not None:
             fill_dz(start, stop)
-        mine = dz3[start:stop]
+        mine = dz3[:, start:stop] if by_corner else dz3[start:stop]  # (..., O, positions)
+        summed = tuple(range(mine.ndim - 2))  # over images (and corners)
         if need_w:  # [dW db]ᵀ = Σₙ colsₙ Gₙᵀ, (K + 1, O): the ones row gives db
-            g_t = mine.transpose(0, 2, 1)
+            g_t = mine.swapaxes(-1, -2)
             if cols.shape[1] >= _COPY_G_T:
                 g_t = np.ascontiguousarray(g_t)
-            w_parts[start] = (cols[start:stop] @ g_t).sum(axis=0)
+            mine_cols = columns.by_corner(cols[start:stop]) if by_corner else cols[start:stop]
+            w_parts[start] = (mine_cols @ g_t).sum(axis=summed)
         elif need_b:  # d out/d b[o] = 1 at every (n, oh, ow)
-            b_parts[start] = mine.sum(axis=(0, 2))
+            b_parts[start] = mine.sum(axis=(*summed, mine.ndim - 1))
         if fill is not None:  # dx of the same images, in the same hand-off
             fill(start, stop)
 
@@ -393,27 +397,31 @@ def _conv_then_pool(x, w, b, stride, padding, conv_size, activation):
     (n, c, o), (oh, ow) = (x.shape[0], x.shape[1], w.shape[0]), conv_size
     per_plane = (oh // 2) * (ow // 2)  # pooling windows; sizes spelled out: any may be 0
     order = "pool" if c * w.shape[2] * w.shape[3] <= 2 * o else "rows"
-    z = np.empty((n, o, oh * ow), dtype=np.result_type(x, w))  # never kept: each thread pools it
-    out = np.empty((n, o, oh // 2, ow // 2), dtype=z.dtype)
-    if order == "pool":  # where each window's first maximum is: a one-hot over its corners
-        firsts = np.empty((n, o, 4, per_plane), dtype=bool)
+    dtype = np.result_type(x, w)
+    out = np.empty((n, o, oh // 2, ow // 2), dtype=dtype)
+    w_b = _with_bias(w, b, dtype)
+    # z, the convolution's output, is never kept: each thread pools its images right away.
+    if order == "pool":  # by corner, where each window's first maximum is: a one-hot over its corners
+        z = np.empty((4, n, o, per_plane), dtype=dtype)
+        firsts = np.empty(z.shape, dtype=bool)
         where_max = ("planes", firsts)
 
-        def pool(start, stop):
-            pooling.planes(z.reshape(firsts.shape), out.reshape(n, o, per_plane), firsts, start, stop)
+        def pool(cols, start, stop):  # one batched matmul: each corner of each image
+            np.matmul(w_b, columns.by_corner(cols[start:stop]), out=z[:, start:stop])
+            pooling.planes(z, out.reshape(n, o, per_plane), firsts, start, stop)
     else:  # or two rounds of bools
+        z = np.empty((n, o, oh * ow), dtype=dtype)
         right, lower = np.empty((n, o, oh * ow // 2), dtype=bool), np.empty(out.shape, dtype=bool)
         where_max = ("rows", (right, lower))
 
-        def pool(start, stop):
+        def pool(cols, start, stop):
+            np.matmul(w_b, cols[start:stop], out=z[start:stop])
             pooling.pairs(z, out, right, lower, start, stop, rows_ordered=True)
 
-    w_b = _with_bias(w, b, z.dtype)
     met_nan = []
 
     def per_image(cols, start, stop):  # on each thread, while its columns are in cache
-        np.matmul(w_b, cols[start:stop], out=z[start:stop])
-        pool(start, stop)
+        pool(cols, start, stop)
         if pooling.holds_nan(out[start:stop]):
             met_nan.append(start)
         elif activation == "relu":  # relu(max(z)) = max(relu(z)): the max keeps the order
@@ -449,16 +457,17 @@ def conv2d_pool_vjp(g, res, stride=1, padding=0, activation=None, pool_size=2, p
         dz = dz_cols.reshape(n, o, 2, oh // 2, ow)
         return _conv_backward(dz, route, cols, w, x_shape, stride, padding, needs, dz_cols)
     dz = np.empty(z_shape, dtype=g.dtype)  # image layout: written where dx needs it
-    firsts = where_max  # the one-hot of each window's first maximum, (N, O, 4, Q)
-    dz_cols = np.empty(firsts.shape, dtype=g.dtype)  # (N, O, 4, Q): the columns' order
+    firsts = where_max  # the one-hot of each window's first maximum, (4, N, O, Q): by corner
+    dz_cols = np.empty(firsts.shape, dtype=g.dtype)
 
     def route_planes(start, stop):
-        mine = pooled_grad(start, stop).reshape(stop - start, o, 1, per_plane)
-        np.multiply(mine, firsts[start:stop], out=dz_cols[start:stop])
+        mine = pooled_grad(start, stop).reshape(stop - start, o, per_plane)
+        np.multiply(mine, firsts[:, start:stop], out=dz_cols[:, start:stop])
         if needs[0]:  # dx reads dz in image layout
-            columns.pool_order(dz[start:stop])[...] = dz_cols[start:stop].reshape(stop - start, o, 2, 2, oh // 2, ow // 2)
+            corners = dz_cols[:, start:stop].reshape(2, 2, stop - start, o, oh // 2, ow // 2)
+            columns.pool_order(dz[start:stop])[...] = corners.transpose(2, 3, 0, 1, 4, 5)
 
-    return _conv_backward(dz, route_planes, cols, w, x_shape, stride, padding, needs, dz_cols.reshape(n, o, 4 * per_plane))
+    return _conv_backward(dz, route_planes, cols, w, x_shape, stride, padding, needs, dz_cols)
 
 
 # ---------------------------------------------------------------------------- im2col, im2patches
