@@ -72,12 +72,23 @@ class Upcasts(SGD):
         param.data = param.data - 0.1 * grad.astype(np.float64)
 
 
+class NormalisesByParameter(SGD):
+    """Says its update can be cut in slices, but scales each parameter's step by its whole
+    gradient's norm."""
+
+    shard_across_processes = True
+
+    def update(self, index, param, grad, state):
+        param.data -= np.float32(0.05) * grad / np.float32(np.sqrt((grad * grad).sum()) + 1e-3)
+
+
 @pytest.mark.parametrize("broken, check, says", [
     (Ascends, kit.optimizer_checks.check_lowers_convex_quadratic, "did not lower"),
     (Upcasts, kit.optimizer_checks.check_lowers_convex_quadratic, "into float64"),
     (DecaysEverything, kit.optimizer_checks.check_skips_parameters_without_grad, "no gradient"),
     (KeepsGradients, kit.optimizer_checks.check_zero_grad_clears, "zero_grad() left"),
     (ForgetsMomentum, kit.optimizer_checks.check_state_dict_round_trip, "misses part"),
+    (NormalisesByParameter, kit.optimizer_checks.check_update_by_slices, "is not elementwise"),
 ])
 def test_optimizer_checks_catch_their_bug(broken, check, says):
     factory = lambda params: broken(params, lr=0.05, momentum=0.9)
@@ -346,3 +357,10 @@ def test_check_functions_need_no_pytest():
             "check_optimizer(lambda p: SGD(p, lr=0.1)); print('ok')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd"])
+def test_the_builtin_optimizers_pass_the_optimizer_checks_their_update_by_slices_too(optimizer):
+    from tmt_optim import create_optimizer
+
+    kit.check_optimizer(lambda params: create_optimizer(optimizer, params, lr=0.05, **({"momentum": 0.9} if optimizer == "sgd" else {})))

@@ -23,6 +23,7 @@ __all__ = [
     "check_skips_parameters_without_grad",
     "check_zero_grad_clears",
     "check_state_dict_round_trip",
+    "check_update_by_slices",
 ]
 
 OptimizerFactory = Callable[[list[Tensor]], Any]
@@ -138,9 +139,48 @@ def check_state_dict_round_trip(factory: OptimizerFactory, steps: int = 5) -> No
         )
 
 
+def check_update_by_slices(factory: OptimizerFactory, steps: int = 5) -> None:
+    """An optimizer that says ``shard_across_processes = True`` takes the steps it takes whole
+    when two processes' gradients are summed and each parameter is updated in two slices, each
+    with its own state, as ``fit(..., processes=2)`` does (tmt_nn.training.sharding). Others
+    are not checked: their step runs whole."""
+    problem = Quadratic.make()
+    whole_params, sliced_params = problem.parameters(), problem.parameters()
+    whole, sliced = factory(whole_params), factory(sliced_params)
+    if getattr(whole, "shard_across_processes", False) is not True:
+        return
+    from tmt_nn.training.sharding import STATE_SLOTS, ShardedStep  # the mechanism fit uses
+
+    shared = [p.data for p in sliced_params]
+    memory = dict(
+        sums=[np.zeros_like(a) for a in shared],
+        gradients=[[np.zeros_like(a) for a in shared] for _ in range(2)],
+        flags=[np.zeros(len(shared), np.int8) for _ in range(2)],
+        slots=[[np.zeros_like(a) for _ in range(STATE_SLOTS)] for a in shared],
+        hyper=memoryview(bytearray(1 << 14)),
+    )
+    ranks = [ShardedStep(optimizer, 2, shared=shared, **memory) for optimizer in (sliced, copy.deepcopy(sliced))]
+    for _ in range(steps):
+        _train(whole, whole_params, problem, 1)
+        problem.set_gradients(sliced_params)
+        halves = [p.grad / 2 for p in sliced_params]  # each process's share: they add up exactly
+        for rank, step in enumerate(ranks):
+            step.publish(rank, halves.__getitem__)
+        for rank, step in enumerate(ranks):
+            step.update(rank, halves.__getitem__)
+    for index, (a, b) in enumerate(zip(whole_params, sliced_params)):
+        assert np.allclose(a.data, b.data, rtol=1e-6, atol=1e-7), (
+            f"{_describe(whole)} says shard_across_processes = True, but updated in two slices "
+            f"parameter {index} follows another path than whole (largest difference "
+            f"{np.max(np.abs(a.data - b.data)):.3g} after {steps} steps): its update is not "
+            f"elementwise; set shard_across_processes = False"
+        )
+
+
 def check_optimizer(factory: OptimizerFactory) -> None:
     """Every optimizer check; raises AssertionError naming the first one that fails."""
     check_lowers_convex_quadratic(factory)
     check_skips_parameters_without_grad(factory)
     check_zero_grad_clears(factory)
     check_state_dict_round_trip(factory)
+    check_update_by_slices(factory)
