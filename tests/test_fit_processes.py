@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 import pytest
+from blobs import blobs, mlp
 
 import tmt_core as tc
 from tmt_core import threads
@@ -24,17 +25,6 @@ pytestmark = [
     pytest.mark.skipif(not processes.can_fork(), reason="fit(processes=N) forks: x86 Linux only"),
     pytest.mark.filterwarnings("ignore:fit.*will take turns"),  # 3 or 4 processes on 2 cores
 ]
-
-
-def blobs(n=90, seed=0):
-    rng = np.random.default_rng(seed)
-    centers = np.array([[4.0, 0.0], [-2.0, 3.5], [-2.0, -3.5]])
-    labels = rng.integers(0, 3, n)
-    return (centers[labels] + rng.standard_normal((n, 2))).astype(np.float32), labels
-
-
-def mlp():
-    return Network([Linear(2, 16, activation="relu", rng=1), Linear(16, 3, rng=2)])
 
 
 def train(processes_, *, batch_size=8, epochs=2, optimizer=SGD, lr=0.05, data=None, loss="cross_entropy", **options):

@@ -9,8 +9,9 @@ import os
 
 import numpy as np
 import pytest
+from blobs import blobs, mlp
 
-from tmt_nn import Linear, Network, Reporter, fit
+from tmt_nn import Reporter, fit
 from tmt_nn.errors import TrainingProcessError
 from tmt_nn.training import processes
 from tmt_nn.training.sharding import STATE_SLOTS, runs
@@ -30,17 +31,6 @@ class AloneAdam(Adam):
 
 class AloneAdamW(AdamW):
     shard_across_processes = False
-
-
-def blobs(n=90, seed=0):
-    rng = np.random.default_rng(seed)
-    centers = np.array([[4.0, 0.0], [-2.0, 3.5], [-2.0, -3.5]])
-    labels = rng.integers(0, 3, n)
-    return (centers[labels] + rng.standard_normal((n, 2))).astype(np.float32), labels
-
-
-def mlp():
-    return Network([Linear(2, 16, activation="relu", rng=1), Linear(16, 3, rng=2)])
 
 
 def train(optimizer_class, processes_, *, model=None, optimizer=None, epochs=2, batch_size=8, **options):
