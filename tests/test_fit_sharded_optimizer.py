@@ -6,12 +6,13 @@ optimizer's state, hyper-parameters and ``.grad`` come out as they would."""
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import pytest
 from blobs import blobs, mlp
 
-from tmt_nn import Reporter, fit
+from tmt_nn import Linear, Network, Reporter, fit
 from tmt_nn.errors import TrainingProcessError
 from tmt_nn.training import processes
 from tmt_nn.training.sharding import STATE_SLOTS, runs
@@ -123,13 +124,101 @@ def test_a_checkpoint_during_training_holds_every_processs_part_of_the_state():
             np.testing.assert_array_equal(s1["exp_avg_sq"], s2["exp_avg_sq"])
 
 
-def test_a_frozen_parameter_the_optimizer_does_not_hold_stays_as_it_was():
+def test_a_frozen_parameter_stays_as_it_was_and_its_gradient_is_summed_all_the_same():
+    results = []
+    for optimizer_class in (AloneAdam, Adam):
+        model = mlp()
+        frozen = model.layers[0].weight.data.copy()
+        results.append(train(None, 2, model=model, optimizer=optimizer_class(list(model.parameters())[1:], lr=0.01)))
+        np.testing.assert_array_equal(model.layers[0].weight.data, frozen)
+    assert_same_bits(*results)  # .grad included: the frozen weight's is the whole batch's
+
+
+class Checkpointed(Reporter):
+    """Saves the optimizer's state at step 3 and loads it back at step 9."""
+
+    name = "checkpointed"
+
+    def __init__(self, optimizer):
+        self.optimizer, self.saved = optimizer, None
+
+    def on_batch_end(self, epoch, step, metrics):
+        if step == 3:
+            self.saved = self.optimizer.state_dict()
+        if step == 9:
+            self.optimizer.load_state_dict(self.saved)
+
+
+def test_loading_the_optimizers_state_during_training_is_refused():
     model = mlp()
-    frozen = model.layers[0].weight.data.copy()
-    optimizer = Adam(list(model.parameters())[1:], lr=0.01)
-    train(None, 2, model=model, optimizer=optimizer)
-    np.testing.assert_array_equal(model.layers[0].weight.data, frozen)
-    assert not np.array_equal(model.layers[1].weight.data, mlp().layers[1].weight.data)
+    optimizer = Adam(model.parameters(), lr=0.01)
+    with pytest.raises(TrainingProcessError, match=r"Adam's state was replaced during training \(load_state_dict\?\).*load it before fit"):
+        train(None, 2, model=model, optimizer=optimizer, reporters=[Checkpointed(optimizer)])
+
+
+class HeavyBall(SGD):
+    """Momentum that binds a new array to its state each step instead of updating it in place."""
+
+    shard_across_processes = True
+
+    def update(self, index, param, grad, state):
+        state["m"] = grad.copy() if "m" not in state else np.float32(0.9) * state["m"] + grad
+        param.data -= np.float32(self.lr) * state["m"]
+
+
+class AloneHeavyBall(HeavyBall):
+    shard_across_processes = False
+
+
+def test_state_bound_anew_each_step_reaches_the_shared_memory():
+    assert_same_bits(train(AloneHeavyBall, 2), train(HeavyBall, 2))
+
+
+MAIN_PROCESS = os.getpid()
+
+
+class FailingHere(Adam):
+    """The main process's part of the third step raises; the helpers' parts go on."""
+
+    def update(self, index, param, grad, state):
+        if os.getpid() == MAIN_PROCESS and state.get("step", 0) == 2:
+            raise FloatingPointError("the main process's update failed")
+        super().update(index, param, grad, state)
+
+
+class AloneFailingHere(FailingHere):
+    shard_across_processes = False
+
+
+def test_a_step_failing_in_the_main_process_leaves_the_weights_of_the_last_whole_step():
+    """fit in another thread copies the weights back when the step raises: the helpers must
+    have finished writing their slices by then."""
+
+    class Last(Reporter):
+        name = "last"
+
+        def on_batch_end(self, **_):
+            self.weights = [p.data.copy() for p in model.parameters()]
+
+    for optimizer_class in (AloneFailingHere, FailingHere):
+        model, last = Network([Linear(500, 1000, rng=1), Linear(1000, 10, rng=2)]), Last()
+        rng = np.random.default_rng(0)
+        data = rng.standard_normal((16, 500)).astype(np.float32), rng.integers(0, 10, 16)
+        raised = []
+
+        def run():
+            try:
+                fit(model, "cross_entropy", optimizer_class(model.parameters(), lr=0.01), data, batch_size=4,
+                    reporters=[last], shuffle=False, processes=2)
+            except FloatingPointError as error:
+                raised.append(error)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+        assert raised
+        for p, before in zip(model.parameters(), last.weights):
+            np.testing.assert_array_equal(p.data, before)
 
 
 def test_a_nan_batch_skipped_is_skipped_by_every_process():
@@ -170,7 +259,7 @@ def test_an_optimizer_keeping_too_many_arrays_is_told_how_many_fit():
 
 
 def test_an_optimizer_whose_state_is_not_elementwise_is_named():
-    with pytest.raises(TrainingProcessError, match=r"Summarising says its update is elementwise, but its state 'norm' of parameter 0 is \(1,\) float32"):
+    with pytest.raises(TrainingProcessError, match=r"Summarising says its update is elementwise, but its state 'norm' of parameter '0\.weight' is \(1,\) float32"):
         train(Summarising, 2)
 
 

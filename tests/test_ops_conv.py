@@ -289,7 +289,7 @@ def test_max_pool2d_routes_a_nan_windows_gradient_to_its_last_nan_as_pytorch_doe
     ids=["2x2 pool, even", "2x2 pool, odd", "stride 2 conv", "overlapping 3x3 pool"],
 )
 @pytest.mark.parametrize("nans", [False, True], ids=["finite", "nans"])
-@pytest.mark.parametrize("channels, filters", [(2, 4), (1, 6)], ids=["pairs", "pool-ordered planes"])
+@pytest.mark.parametrize("channels, filters", [(2, 4), (1, 6)], ids=["rows order", "pool order"])
 def test_conv2d_pool_is_max_pool2d_of_conv2d_to_the_bit(activation, size, stride, pool_size, pool_stride, nans, channels, filters):
     rng = np.random.default_rng(11)
     # Small integers: most windows tie, and many outputs are exactly 0 (the ReLU's kink); and
@@ -313,16 +313,16 @@ def test_conv2d_pool_is_max_pool2d_of_conv2d_to_the_bit(activation, size, stride
 
 
 @pytest.mark.parametrize("size", [6, 8, 14])
-@pytest.mark.parametrize("channels, filters", [(1, 16), (4, 18)])
-def test_pool_ordered_conv2d_pool_agrees_with_the_two_ops_to_rounding(size, channels, filters):
-    # Columns ordered by pooling window: a BLAS may round a position's sum differently by
-    # where it sits in the matrix (OpenBLAS does, at 6x6 and 14x14), so not to the bit.
+@pytest.mark.parametrize("channels, filters, order", [(1, 16, "pool"), (4, 18, "pool"), (16, 32, "rows")])
+def test_conv2d_pool_in_its_column_orders_agrees_with_the_two_ops_to_rounding(size, channels, filters, order):
+    # Output positions in another order than conv2d's: a BLAS may round a position's sum
+    # differently by where it sits in the matrix (OpenBLAS does, at 6x6 and 14x14), so not to the bit.
     rng = np.random.default_rng(size + channels)
     x = rng.standard_normal((5, channels, size, size)).astype(np.float32)
     w = rng.standard_normal((filters, channels, 3, 3)).astype(np.float32)
     b = rng.standard_normal(filters).astype(np.float32)
     out, res = OPS["conv2d_pool"].forward(x, w, b, padding=1, activation="relu")
-    assert res[0] == "planes"
+    assert res[0] == order
     z, conv_res = OPS["conv2d"].forward(x, w, b, padding=1, activation="relu")
     want, pool_res = OPS["max_pool2d"].forward(z, pool_size=2)
     np.testing.assert_allclose(out, want, rtol=1e-6, atol=1e-6)

@@ -48,6 +48,8 @@ def gather(
     pooling window sit in four contiguous planes; ``order="rows"``, (di, y', x): the even
     rows, then the odd ones, so that the top rows of all the windows are one run, and their
     bottom rows another."""
+    if order not in (None, "pool", "rows"):
+        raise ValueError(f"columns.gather: order must be None, 'pool' or 'rows', got {order!r}")
     # Each thread pads its own images (a copy of the whole input: not worth a pass of its own).
     padded = x if padding == (0, 0) else np.empty(padded_shape(x.shape, padding), dtype=x.dtype)
     view = windows(padded, kernel, stride).transpose(0, 1, 4, 5, 2, 3)  # (N, C, kh, kw, OH, OW)

@@ -404,7 +404,7 @@ def _conv_then_pool(x, w, b, stride, padding, conv_size, activation):
     if order == "pool":  # by corner, where each window's first maximum is: a one-hot over its corners
         z = np.empty((4, n, o, per_plane), dtype=dtype)
         firsts = np.empty(z.shape, dtype=bool)
-        where_max = ("planes", firsts)
+        where_max = ("pool", firsts)
 
         def pool(cols, start, stop):  # one batched matmul: each corner of each image
             np.matmul(w_b, columns.by_corner(cols[start:stop]), out=z[:, start:stop])

@@ -144,36 +144,52 @@ def check_update_by_slices(factory: OptimizerFactory, steps: int = 5) -> None:
     when two processes' gradients are summed and each parameter is updated in two slices, each
     with its own state, as ``fit(..., processes=2)`` does (tmt_nn.training.sharding). Others
     are not checked: their step runs whole."""
+    from tmt_nn.errors import TrainingProcessError
+    from tmt_nn.training.sharding import STATE_SLOTS, ShardedStep, wants_sharded_step  # what fit uses
+
     problem = Quadratic.make()
     whole_params, sliced_params = problem.parameters(), problem.parameters()
     whole, sliced = factory(whole_params), factory(sliced_params)
-    if getattr(whole, "shard_across_processes", False) is not True:
+    if not wants_sharded_step(whole):
         return
-    from tmt_nn.training.sharding import STATE_SLOTS, ShardedStep  # the mechanism fit uses
-
     shared = [p.data for p in sliced_params]
-    memory = dict(
+    memory = dict(  # what the processes share; the hyper-parameters are never sent here
+        names=[f"parameter {index}" for index in range(len(shared))],
+        stepped=list(range(len(shared))),
+        shared=shared,
         sums=[np.zeros_like(a) for a in shared],
         gradients=[[np.zeros_like(a) for a in shared] for _ in range(2)],
         flags=[np.zeros(len(shared), np.int8) for _ in range(2)],
         slots=[[np.zeros_like(a) for _ in range(STATE_SLOTS)] for a in shared],
         hyper=memoryview(bytearray(1 << 14)),
     )
-    ranks = [ShardedStep(optimizer, 2, shared=shared, **memory) for optimizer in (sliced, copy.deepcopy(sliced))]
+    ranks = [ShardedStep(optimizer, 2, **memory) for optimizer in (sliced, copy.deepcopy(sliced))]
     for _ in range(steps):
         _train(whole, whole_params, problem, 1)
         problem.set_gradients(sliced_params)
         halves = [p.grad / 2 for p in sliced_params]  # each process's share: they add up exactly
-        for rank, step in enumerate(ranks):
-            step.publish(rank, halves.__getitem__)
-        for rank, step in enumerate(ranks):
-            step.update(rank, halves.__getitem__)
+        try:
+            for rank, step in enumerate(ranks):
+                step.publish(rank, halves.__getitem__)
+            for rank, step in enumerate(ranks):
+                step.update(rank, halves.__getitem__)
+        except TrainingProcessError as error:
+            raise AssertionError(f"{_describe(whole)}: {error}") from None
     for index, (a, b) in enumerate(zip(whole_params, sliced_params)):
         assert np.allclose(a.data, b.data, rtol=1e-6, atol=1e-7), (
             f"{_describe(whole)} says shard_across_processes = True, but updated in two slices "
             f"parameter {index} follows another path than whole (largest difference "
             f"{np.max(np.abs(a.data - b.data)):.3g} after {steps} steps): its update is not "
             f"elementwise; set shard_across_processes = False"
+        )
+    for index, (a, b) in enumerate(zip(whole.state_dict()["state"], sliced.state_dict()["state"])):
+        same = a.keys() == b.keys() and all(
+            np.allclose(a[key], b[key], rtol=1e-6, atol=1e-7) if isinstance(a[key], np.ndarray) else a[key] == b[key]
+            for key in a
+        )
+        assert same, (
+            f"{_describe(whole)} says shard_across_processes = True, but updated in two slices "
+            f"its state of parameter {index} ends other than whole: {sorted(b)} against {sorted(a)}"
         )
 
 

@@ -75,7 +75,7 @@ from tmt_core import threads as core_threads
 from ..errors import TrainingProcessError
 from ..module import Module
 from .metrics import correct_count
-from .sharding import STATE_SLOTS, ShardedStep, shares_out
+from .sharding import STATE_SLOTS, ShardedStep, wants_sharded_step
 
 __all__ = ["ProcessTeam", "can_fork"]
 
@@ -83,6 +83,7 @@ _STEP, _OPTIMIZE, _STOP = 1, 2, 3
 _SLOT = 16  # int64 words a process's control slot takes: 128 bytes, two cache lines
 _ALIGN = 64
 _ERROR_BYTES = 16 << 10
+_HYPER_BYTES = 16 << 10  # the optimizer's pickled hyper-parameters, for a shared-out step
 _SPIN_SECONDS = 0.01
 _POLL_SECONDS = 2e-4
 _CHECK_EVERY = 1 << 14  # spins between checks that the other side is still alive
@@ -107,15 +108,15 @@ class _Layout:
     """Where everything sits in the shared mapping: the control slots (the main process's
     command, each helper's answer), the epoch's order, two buffers for the main process's
     rows gathered ahead, the parameters, per helper room for a failure (traceback and pickled
-    exception), and the gradients: with the optimizer step shared out (``sharded``, the
-    optimizer's parameters), per rank its gradients and which parameters got one, the sums,
-    the state's slots and the hyper-parameters; else per helper its gradients and flags."""
+    exception), and the gradients: with the optimizer step shared out (``stepped``, per
+    parameter the optimizer's index of it or None), per rank its gradients and which
+    parameters got one, the sums, the state's slots of the optimizer's parameters and the
+    hyper-parameters; else per helper its gradients and flags. Offsets, every one."""
 
     def __init__(
         self, parameters: list[Any], inputs: np.ndarray, targets: np.ndarray, rows: int, helpers: int,
-        sharded: list[Any] | None,
+        stepped: list[int | None] | None,
     ) -> None:
-        self.parameters: list[int] = []  # offsets, as every list here
         offset = _aligned((helpers + 1) * _SLOT * 8)
         self.order = offset
         offset = _aligned(offset + len(inputs) * 8)
@@ -129,17 +130,16 @@ class _Layout:
         for _ in range(helpers):
             self.errors.append(self.offset)  # the traceback, then the pickled exception
             self.offset += 2 * _ERROR_BYTES
-        publishing, summed = (range(helpers + 1), sharded) if sharded is not None else (range(helpers), parameters)
-        self.gradients: list[list[int]] = []  # per rank publishing: its gradients
+        self.gradients: list[list[int]] = []  # per rank publishing them: its gradients
         self.flags: list[int] = []  # and which parameters got one
-        for _ in publishing:
-            self.gradients.append(self._arrays(summed))
+        for _ in range(helpers + 1 if stepped is not None else helpers):
+            self.gradients.append(self._arrays(parameters))
             self.flags.append(self.offset)
-            self.offset = _aligned(self.offset + len(summed))
-        self.sums = self._arrays(sharded or [])
-        self.slots = [self._arrays([p] * STATE_SLOTS) for p in sharded or []]
+            self.offset = _aligned(self.offset + len(parameters))
+        self.sums = self._arrays(parameters if stepped is not None else [])
+        self.slots = [self._arrays([p] * STATE_SLOTS if i is not None else []) for p, i in zip(parameters, stepped or [])]
         self.hyper = self.offset
-        self.size = self.offset + (_ERROR_BYTES if sharded is not None else 0)
+        self.size = self.offset + (_HYPER_BYTES if stepped is not None else 0)
 
     def _arrays(self, like: list[Any]) -> list[int]:
         """Room for an array like each of ``like``'s ``data``, from the current offset on."""
@@ -183,12 +183,12 @@ class ProcessTeam:
         # most this many rows for any batch up to batch_size.
         self.main_rows = min(batch_size, batch_size // processes + processes - 1)
         self.optimizer = optimizer
-        index = {id(p): k for k, p in enumerate(self.parameters)}
-        stepped = [index[id(p)] for p in optimizer.params] if shares_out(optimizer) else None
-        self.layout = layout = _Layout(
-            self.parameters, inputs, targets, self.main_rows, processes - 1,
-            None if stepped is None else [self.parameters[k] for k in stepped],
-        )
+        if wants_sharded_step(optimizer):  # per parameter, the optimizer's index of it (None: frozen)
+            index = {id(p): i for i, p in enumerate(optimizer.params)}
+            stepped: list[int | None] | None = [index.get(id(p)) for p in self.parameters]
+        else:
+            stepped = None
+        self.layout = layout = _Layout(self.parameters, inputs, targets, self.main_rows, processes - 1, stepped)
         self.memory = mmap.mmap(-1, layout.size)  # anonymous and shared: forks see it
         # Slot words 0-7 are integers, 8-15 floats. The main process's: sequence, command, then
         # for a step lo, hi, shuffled and the step's number, for the optimizer whether the
@@ -199,21 +199,22 @@ class ProcessTeam:
         self.losses = np.ndarray((processes, _SLOT), np.float64, buffer=self.memory)[:, 8:]
         self.order = np.ndarray((len(inputs),), np.int64, buffer=self.memory, offset=self.layout.order)
         self.shared = [self._view(p.data, offset) for p, offset in zip(self.parameters, layout.parameters)]
-        summed = self.parameters if stepped is None else [self.parameters[k] for k in stepped]
         self.gradients = [  # per helper (sharded: per rank), its gradients and which parameters got one
-            ([self._view(p.data, offset) for p, offset in zip(summed, offsets)],
-             np.ndarray((len(summed),), np.int8, buffer=self.memory, offset=flags))
+            ([self._view(p.data, offset) for p, offset in zip(self.parameters, offsets)],
+             np.ndarray((len(self.parameters),), np.int8, buffer=self.memory, offset=flags))
             for offsets, flags in zip(layout.gradients, layout.flags)
         ]
         self.sharded = None if stepped is None else ShardedStep(
             optimizer,
             processes,
-            shared=[self.shared[k] for k in stepped],
-            sums=[self._view(p.data, at) for p, at in zip(summed, layout.sums)],
+            self.names,
+            stepped,
+            shared=self.shared,
+            sums=[self._view(p.data, at) for p, at in zip(self.parameters, layout.sums)],
             gradients=[arrays for arrays, _ in self.gradients],
             flags=[flags for _, flags in self.gradients],
-            slots=[[self._view(p.data, at) for at in offsets] for p, offsets in zip(summed, layout.slots)],
-            hyper=memoryview(self.memory)[layout.hyper : layout.hyper + _ERROR_BYTES],
+            slots=[[self._view(p.data, at) for at in offsets] for p, offsets in zip(self.parameters, layout.slots)],
+            hyper=memoryview(self.memory)[layout.hyper : layout.hyper + _HYPER_BYTES],
         )
         self.ahead = [  # the main process's next share, gathered by helper 1: one in use, one filling
             (self._view(inputs[:1], at, self.main_rows), self._view(targets[:1], targets_at, self.main_rows))
@@ -299,14 +300,30 @@ class ProcessTeam:
                 self._add_gradients(rank)
             self.optimizer.step()
             return
+        sharded.check_state()
         sharded.publish(0, self._gradient_of)
         self._command(_OPTIMIZE, int(sharded.send_hyperparameters()))
-        had = sharded.update(0, self._gradient_of)
-        for rank in range(1, self.size):
-            self._wait_for(rank)
-        for p, summed, any_grad in zip(self.optimizer.params, sharded.sums, had):
+        try:
+            had = sharded.update(0, self._gradient_of)
+        except BaseException:
+            self._wait_for_helpers(quietly=True)  # their slices done before anyone restores the parameters
+            raise
+        self._wait_for_helpers()
+        for p, summed, any_grad in zip(self.parameters, sharded.sums, had):
             if any_grad:
                 p.grad = summed
+
+    def _wait_for_helpers(self, quietly: bool = False) -> None:
+        """Wait until every helper has answered (or is gone), then raise the first failure
+        unless ``quietly``: no helper is still writing when this returns or raises."""
+        failure: BaseException | None = None
+        for rank in range(1, self.size):
+            try:
+                self._wait_for(rank)
+            except BaseException as error:
+                failure = failure or error
+        if failure is not None and not quietly:
+            raise failure
 
     def _command(self, *words: int) -> None:
         """Tell the helpers what to do next (the main process's slot words 1...)."""
@@ -410,9 +427,9 @@ class ProcessTeam:
             error = None
         return text, error
 
-    def _gradient_of(self, i: int) -> np.ndarray | None:
-        """This process's gradient of the optimizer's parameter i."""
-        return self.optimizer.params[i].grad
+    def _gradient_of(self, k: int) -> np.ndarray | None:
+        """This process's gradient of parameter k."""
+        return self.parameters[k].grad
 
     def _add_gradients(self, rank: int) -> None:
         gradients, flags = self.gradients[rank - 1]
