@@ -47,6 +47,8 @@ other inputs, where PyTorch writes 0 (the relu op's g · 1[x > 0] does the same)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tmt_core.extend import Convention, OpError, Sample, defop, hookimpl
@@ -169,13 +171,12 @@ def _conv_backward(dz, fill_dz, cols, w, x_shape, stride, padding, needs, dz_col
     """(dx, dW, db) from dz = d loss/d z (N, O, OH, OW), z = W cols + b the convolution before
     any activation; or, for columns in rows order, dz (N, O, 2, OH/2, OW) in that order
     (:func:`_columns.rows_order`). ``fill_dz(start, stop)``, if given, first writes dz's images
-    start:stop, on the thread that then uses them, while they are in its cache. ``dz_cols`` is dz
-    in the order of the columns' positions, where that is not row-major: (N, O, P), or for
-    pool-ordered columns (4, N, O, Q), by corner (:func:`_columns.by_corner`); dz itself is
-    then read for dx only."""
+    start:stop, on the thread that then uses them, while they are in its cache. ``dz_cols``,
+    for pool-ordered columns, is dz by corner, (4, N, O, Q) (:func:`_columns.by_corner`); dz
+    itself is then read for dx only."""
     need_x, need_w, need_b = needs  # a first layer's images need no gradient: half its backward
     n, o = dz.shape[:2]
-    dz3 = dz.reshape(n, o, dz.shape[2] * dz.shape[3]) if dz_cols is None else dz_cols  # sizes spelled out: any may be 0
+    dz3 = dz.reshape(n, o, math.prod(dz.shape[2:])) if dz_cols is None else dz_cols  # (N, O, P) in the columns' order
     by_corner = dz3.ndim == 4
     stride, padding = as_pair(stride), as_pair(padding)
     gx, fill = columns.by_images(dz, w, x_shape, stride, padding) if need_x else (None, None)
@@ -454,8 +455,7 @@ def conv2d_pool_vjp(g, res, stride=1, padding=0, activation=None, pool_size=2, p
             pooling.route_pairs(pooled_grad(start, stop), dz_cols[start:stop], right[start:stop], lower[start:stop],
                                 0, stop - start, rows_ordered=True)
 
-        dz = dz_cols.reshape(n, o, 2, oh // 2, ow)
-        return _conv_backward(dz, route, cols, w, x_shape, stride, padding, needs, dz_cols)
+        return _conv_backward(dz_cols.reshape(n, o, 2, oh // 2, ow), route, cols, w, x_shape, stride, padding, needs)
     dz = np.empty(z_shape, dtype=g.dtype)  # image layout: written where dx needs it
     firsts = where_max  # the one-hot of each window's first maximum, (4, N, O, Q): by corner
     dz_cols = np.empty(firsts.shape, dtype=g.dtype)

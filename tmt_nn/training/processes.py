@@ -265,9 +265,9 @@ class ProcessTeam:
         self.own = []
         if self.sharded is not None:
             self.sharded.restore_state()
-            for p in self.parameters:  # the last step's sums are in the shared memory
-                if p.grad is not None and _in_memory(p.grad, self.memory):
-                    p.grad = p.grad.copy()
+            for p, summed in zip(self.parameters, self.sharded.sums):  # the last step's, in the shared memory
+                if p.grad is summed:
+                    p.grad = summed.copy()
         core_threads.requested = self.threads_before
         self._stop_helpers()
 
@@ -600,14 +600,6 @@ def _independent_randomness(model: Module, rank: int) -> None:
             if isinstance(value, np.random.Generator):
                 setattr(module, name, np.random.default_rng([int(value.integers(2**62)), rank]))
     np.random.seed([int(np.random.randint(2**31)), rank])
-
-
-def _in_memory(array: np.ndarray, memory: mmap.mmap) -> bool:
-    """Whether ``array`` is a view of the shared mapping."""
-    base = array
-    while isinstance(base, np.ndarray) and base.base is not None:
-        base = base.base
-    return base is memory
 
 
 def _reaped(pid: int) -> bool:
